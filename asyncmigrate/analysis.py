@@ -1,0 +1,187 @@
+"""The questions rules and codemods ask about a project, answered in one place.
+
+`Project` joins the configuration, the cached index, call resolution and the
+catalogue of async APIs. Rules never look at another module's syntax; they ask
+`Project` ("is this call a coroutine function?") and get answers that hold across
+the whole project.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .catalogue import AsyncApiCatalogue
+from .config import Config, load_config
+from .index.resolve import Resolver
+from .index.store import ProjectIndex
+from .index.values import Value, split_id
+from .project import find_root, module_names, relpath
+
+_CONTEXT_MANAGER_DECORATORS = {"contextlib.contextmanager"}
+_ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
+# Decorators whose result is not called like the function it wraps.
+_NOT_CALLED_DECORATORS = {
+    "builtins.property",
+    "functools.cached_property",
+    "pytest.fixture",
+    "pytest_asyncio.fixture",
+}
+
+
+class Project:
+    def __init__(self, config: Config, index: ProjectIndex):
+        self.config = config
+        self.index = index
+        self.catalogue = AsyncApiCatalogue(config.async_calls)
+        self.resolver = Resolver(index, self.catalogue)
+        self._decorators: dict[str, list[str]] = {}
+
+    @classmethod
+    def load(
+        cls,
+        root: Path,
+        *,
+        config: Config | None = None,
+        config_file: Path | None = None,
+        use_cache: bool = True,
+        jobs: int = 1,
+    ) -> "Project":
+        if config is None:
+            config = load_config(root, config_file)
+        return cls(config, ProjectIndex.build(config, use_cache=use_cache, jobs=jobs))
+
+    @classmethod
+    def for_path(cls, path: Path, **kwargs: Any) -> "Project":
+        return cls.load(find_root(path), **kwargs)
+
+    @classmethod
+    def for_snippet(cls, root: Path) -> "Project":
+        """A project with nothing indexed, for code that is not on disk."""
+        return cls(Config(root=root), ProjectIndex(root=root))
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def overlay(self, path: Path, source: bytes) -> str:
+        """Make the index agree with `source` for `path`; returns the module name."""
+        rel = relpath(path, self.root)
+        names = module_names(rel, self.root) or [path.stem]
+        before = self.index.by_path.get(rel)
+        summary = self.index.replace_source(rel, names, source)
+        if summary is not before:
+            self.resolver = Resolver(self.index, self.catalogue)
+            self._decorators.clear()
+        return summary["name"]
+
+    def module_for(self, path: Path) -> str:
+        """The canonical module name of a file (indexed or not)."""
+        summary = self.index.module_for_path(path)
+        if summary is not None:
+            return summary["name"]
+        names = module_names(relpath(path, self.root), self.root)
+        return names[0] if names else path.stem
+
+    # -- functions -----------------------------------------------------------
+
+    def decorators(self, fid: str) -> list[str]:
+        """The qualified names of a function's decorators (`contextlib.contextmanager`)."""
+        if fid not in self._decorators:
+            fn = self.resolver.function(fid)
+            module, _ = split_id(fid)
+            names = []
+            for written in fn["decorators"] if fn else ():
+                value = self.resolver.value_of(module, fn["parent"], written.split("."))
+                names.append(value.qualified if value is not None else written)
+            self._decorators[fid] = names
+        return self._decorators[fid]
+
+    def _has_decorator(self, fid: str, names: set[str]) -> bool:
+        return any(d in names for d in self.decorators(fid))
+
+    def is_coroutine_function(self, value: Value | None) -> bool:
+        """Calling `value` returns a coroutine that does nothing until awaited."""
+        if value is None:
+            return False
+        if value.kind == "function":
+            fn = self.resolver.function(value.name)
+            return bool(
+                fn
+                and fn["is_async"]
+                and not fn["is_generator"]
+                and not self._has_decorator(
+                    value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS | _NOT_CALLED_DECORATORS
+                )
+            ) or self._configured_async(value.qualified)
+        if value.kind == "external":
+            return self.catalogue.is_coroutine_function(value.name)
+        return False
+
+    def _configured_async(self, qualified: str) -> bool:
+        return any(fnmatch.fnmatchcase(qualified, p) for p in self.config.async_calls)
+
+    def is_async_generator_function(self, value: Value | None) -> bool:
+        if value is None or value.kind != "function":
+            return False
+        fn = self.resolver.function(value.name)
+        return bool(
+            fn
+            and fn["is_async"]
+            and fn["is_generator"]
+            and not self._has_decorator(value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS)
+        )
+
+    def is_async_context_factory(self, value: Value | None) -> bool:
+        """A function decorated with `@asynccontextmanager`."""
+        return bool(
+            value is not None
+            and value.kind == "function"
+            and self._has_decorator(value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS)
+        )
+
+    def is_task_factory(self, value: Value | None) -> bool:
+        return bool(
+            value is not None
+            and value.kind == "external"
+            and self.catalogue.is_task_factory(value.name)
+        )
+
+    # -- instances -----------------------------------------------------------
+
+    def _has_method(self, cid: str, name: str) -> bool:
+        return self.resolver.method_in_mro(cid, name) is not None
+
+    def supports_only_async_with(self, value: Value | None) -> bool:
+        """`with value:` fails at run time but `async with value:` works."""
+        if value is None:
+            return False
+        if value.kind == "instance":
+            return self._has_method(value.name, "__aenter__") and not self._has_method(
+                value.name, "__enter__"
+            )
+        if value.kind == "external_instance":
+            return self.catalogue.is_async_only_context_manager(value.name)
+        return False
+
+    def supports_only_async_for(self, value: Value | None) -> bool:
+        """`for x in value:` fails at run time but `async for` works."""
+        if value is None:
+            return False
+        if value.kind == "instance":
+            return self._has_method(value.name, "__aiter__") and not self._has_method(
+                value.name, "__iter__"
+            )
+        if value.kind == "external_instance":
+            return self.catalogue.is_async_only_iterable(value.name)
+        return False
+
+    @cached_property
+    def has_async_code(self) -> bool:
+        return any(s.get("has_async") for s in self.index.summaries())
+
+    def describe(self, value: Value) -> str:
+        """How a message names a value: `pkg.mod.Cls.meth`."""
+        return value.qualified

@@ -1,0 +1,92 @@
+"""The catalogue of APIs outside the project: one home for what rules and codemods
+know about the standard library and popular libraries.
+
+The knowledge itself is data (`knowledge/*.toml`); this module only loads it and
+answers questions by qualified name. Names are normalised through the `aliases`
+table on both sides, so `asyncio.locks.Lock` and `asyncio.Lock` are one name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class NameSet:
+    """Qualified names and `*`/`?` globs, matched as one set."""
+
+    def __init__(self, patterns: Iterable[str]):
+        self.exact: set[str] = set()
+        globs = []
+        for pattern in patterns:
+            if any(ch in pattern for ch in "*?["):
+                globs.append(fnmatch.translate(pattern))
+            else:
+                self.exact.add(pattern)
+        self._regex = re.compile("|".join(globs)) if globs else None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name in self.exact:
+            return True
+        return bool(self._regex and self._regex.match(name))
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict:
+    text = resources.files("asyncmigrate.knowledge").joinpath(name).read_text("utf-8")
+    return tomllib.loads(text)
+
+
+class AsyncApiCatalogue:
+    """What is known about async APIs: coroutine functions, async-only context
+    managers and iterables, task factories, and factory return types."""
+
+    def __init__(self, extra_coroutines: Iterable[str] = ()):
+        data = _load("async_apis.toml")
+        self.aliases: dict[str, str] = dict(
+            sorted(data["aliases"].items(), key=lambda kv: -len(kv[0]))
+        )
+        norm = self.normalize
+        self.coroutines = NameSet(
+            [norm(n) for n in data["coroutines"]["names"]] + list(extra_coroutines)
+        )
+        self.async_context_managers = NameSet(
+            norm(n) for n in data["async_context_managers"]["names"]
+        )
+        self.async_iterables = NameSet(norm(n) for n in data["async_iterables"]["names"])
+        self.task_factories = NameSet(norm(n) for n in data["task_factories"]["names"])
+        self.returns: dict[str, str] = {
+            norm(k): norm(v) for k, v in data["returns"].items()
+        }
+
+    def normalize(self, name: str) -> str:
+        for prefix, replacement in self.aliases.items():
+            if name == prefix or name.startswith(prefix + "."):
+                return replacement + name[len(prefix) :]
+        return name
+
+    def is_coroutine_function(self, name: str) -> bool:
+        return self.normalize(name) in self.coroutines
+
+    def is_task_factory(self, name: str) -> bool:
+        return self.normalize(name) in self.task_factories
+
+    def is_async_only_context_manager(self, class_name: str) -> bool:
+        return self.normalize(class_name) in self.async_context_managers
+
+    def is_async_only_iterable(self, class_name: str) -> bool:
+        return self.normalize(class_name) in self.async_iterables
+
+    def return_type(self, function_name: str) -> str | None:
+        return self.returns.get(self.normalize(function_name))

@@ -1,0 +1,527 @@
+"""What one module declares, extracted from its syntax tree without running it.
+
+The summary is plain JSON-able data so the index can cache it per file content.
+It uses the stdlib `ast` parser: the index reads every file of the project, and `ast`
+parses several times faster than LibCST. Rules and codemods work on LibCST trees of
+the files they lint or rewrite, and meet the index through qualified names
+(`module:Class.method`) and reference paths, never through node identity.
+
+A *reference path* is a list of segments naming a value as written in the source:
+`self.repo.fetch` is `["self", "repo", "fetch"]`, `Cls().run` is
+`["Cls", "()", "run"]`, `super().save` is `["super", "()", "save"]`.
+
+A *type expression* says how a variable got its value:
+`["call", path]` (the result of calling path), `["inst", dotted]` (an instance of an
+annotated type), `["ref", path]` (the same value as path), `["enter", path]` (bound by
+`with path() as x`), `["alias", qualified]` (a function-local import).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Iterable
+
+SCHEMA = 3
+
+def ref_path(node: ast.AST) -> list[str] | None:
+    """The reference path of an expression, or None when it is not a plain reference."""
+    segments: list[str] = []
+    while True:
+        if isinstance(node, ast.Name):
+            segments.append(node.id)
+            break
+        if isinstance(node, ast.Attribute):
+            segments.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            segments.append("()")
+            node = node.func
+        else:
+            return None
+    segments.reverse()
+    return segments
+
+
+def annotation_name(node: ast.AST | None) -> str | None:
+    """The class an annotation names, unwrapping Optional, `X | None` and quotes."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [s for s in (node.left, node.right) if not _is_none(s)]
+        return annotation_name(sides[0]) if len(sides) == 1 else None
+    if isinstance(node, ast.Subscript):
+        outer = ref_path(node.value)
+        if outer and outer[-1] in ("Optional", "Annotated", "Final", "ClassVar"):
+            inner = node.slice
+            if isinstance(inner, ast.Tuple):
+                inner = inner.elts[0]
+            return annotation_name(inner)
+        if outer and outer[-1] == "Union" and isinstance(node.slice, ast.Tuple):
+            sides = [s for s in node.slice.elts if not _is_none(s)]
+            return annotation_name(sides[0]) if len(sides) == 1 else None
+        return None
+    path = ref_path(node)
+    if path and "()" not in path:
+        return ".".join(path)
+    return None
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def type_expr(value: ast.AST) -> list[Any] | None:
+    """How a variable bound to `value` gets its type, or None when unknown."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if isinstance(value, ast.Call):
+        path = ref_path(value.func)
+        return ["call", path] if path else None
+    path = ref_path(value)
+    if path:
+        return ["ref", path]
+    return None
+
+
+def _decorator_path(node: ast.AST) -> str:
+    """A decorator as a dotted name; `@fixture(scope=...)` is named by its factory."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    path = ref_path(node)
+    return ".".join(path) if path else "<expr>"
+
+
+class _FunctionState:
+    __slots__ = ("summary", "types", "conflicts")
+
+    def __init__(self, summary: dict[str, Any]):
+        self.summary = summary
+        self.types: dict[str, Any] = {}
+        self.conflicts: set[str] = set()
+
+
+class ModuleSummarizer(ast.NodeVisitor):
+    """Builds the summary of one module; see `summarize`."""
+
+    def __init__(self, module_name: str, is_package: bool):
+        self.module_name = module_name
+        self.is_package = is_package
+        self.imports: dict[str, str] = {}
+        self.star_imports: list[str] = []
+        self.functions: dict[str, dict[str, Any]] = {}
+        self.classes: dict[str, dict[str, Any]] = {}
+        self.globals: dict[str, Any] = {}
+        self.global_names: set[str] = set()
+        self._global_conflicts: set[str] = set()
+        # Scope stack entries: ("class", qualname) or ("function", _FunctionState)
+        self._scopes: list[tuple[str, Any]] = []
+        self.has_async = False
+        #: calls made by top-level code (including `if __name__ == "__main__":`)
+        self.module_calls: list[list[Any]] = []
+
+    # -- scope helpers -------------------------------------------------------
+
+    def _qualname(self, name: str) -> str:
+        prefix = []
+        for kind, item in self._scopes:
+            prefix.append(item if kind == "class" else item.summary["qualname"])
+        # Python's __qualname__ inserts `<locals>` after functions; the index keeps
+        # plain dotted names (`outer.inner`), which is what users write in seeds.
+        return f"{prefix[-1]}.{name}" if prefix else name
+
+    def _function(self) -> _FunctionState | None:
+        for kind, item in reversed(self._scopes):
+            if kind == "function":
+                return item
+            return None
+        return None
+
+    def _enclosing_class(self) -> str | None:
+        if self._scopes and self._scopes[-1][0] == "class":
+            return self._scopes[-1][1]
+        return None
+
+    def _bind(self, name: str, texpr: list[Any] | None) -> None:
+        """Record that `name` is bound in the current scope, with a type if known."""
+        fn = self._function()
+        if fn is not None:
+            fn.summary["local_names"].append(name)
+            target, conflicts = fn.types, fn.conflicts
+        elif self._scopes:  # class body: class attribute
+            cls = self.classes[self._scopes[-1][1]]
+            if texpr is not None:
+                cls["attrs"][name] = texpr
+            return
+        else:
+            self.global_names.add(name)
+            target, conflicts = self.globals, self._global_conflicts
+        if name in conflicts:
+            return
+        if texpr is None:
+            if name in target:
+                del target[name]
+                conflicts.add(name)
+            elif fn is not None:
+                conflicts.add(name)
+            return
+        if name in target and target[name] != texpr:
+            del target[name]
+            conflicts.add(name)
+        elif name not in conflicts:
+            target[name] = texpr
+
+    def _bind_target(self, target: ast.AST, texpr: list[Any] | None) -> None:
+        if isinstance(target, ast.Name):
+            self._bind(target.id, texpr)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element, None)
+        elif isinstance(target, ast.Starred):
+            self._bind_target(target.value, None)
+        elif isinstance(target, ast.Attribute):
+            self._bind_attribute(target, texpr)
+
+    def _bind_attribute(self, target: ast.Attribute, texpr: list[Any] | None) -> None:
+        """`self.x = ...` inside a method types the attribute `x` of the class."""
+        fn = self._function()
+        if fn is None or texpr is None:
+            return
+        summary = fn.summary
+        owner = summary["owner"]
+        if owner is None or not summary["params"]:
+            return
+        first = summary["params"][0]["name"]
+        if isinstance(target.value, ast.Name) and target.value.id == first:
+            # A parameter's annotation is only visible inside the method: inline it.
+            if texpr[0] == "ref" and len(texpr[1]) == 1:
+                for param in summary["params"]:
+                    if param["name"] == texpr[1][0] and param["annotation"]:
+                        texpr = ["inst", param["annotation"]]
+                        break
+                else:
+                    local = fn.types.get(texpr[1][0])
+                    if local is None:
+                        return
+                    texpr = local
+            attrs = self.classes[owner]["attrs"]
+            if target.attr in attrs and attrs[target.attr] != texpr:
+                attrs[target.attr] = None  # conflicting assignments: unknown
+            elif target.attr not in attrs:
+                attrs[target.attr] = texpr
+
+    # -- imports -------------------------------------------------------------
+
+    def _resolve_relative(self, module: str | None, level: int) -> str:
+        if level == 0:
+            return module or ""
+        base = self.module_name.split(".")
+        if not self.is_package:
+            base = base[:-1]
+        if level > 1:
+            base = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+        if module:
+            base = base + module.split(".")
+        return ".".join(base)
+
+    def _import_binding(self, local: str, qualified: str) -> None:
+        fn = self._function()
+        if fn is not None:
+            self._bind(local, ["alias", qualified])
+        elif not self._scopes:
+            self.imports[local] = qualified
+            self.global_names.add(local)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self._import_binding(alias.asname, alias.name)
+            else:
+                top = alias.name.split(".")[0]
+                self._import_binding(top, top)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = self._resolve_relative(node.module, node.level)
+        for alias in node.names:
+            if alias.name == "*":
+                if not self._scopes:
+                    self.star_imports.append(base)
+                continue
+            qualified = f"{base}.{alias.name}" if base else alias.name
+            self._import_binding(alias.asname or alias.name, qualified)
+
+    # -- definitions ---------------------------------------------------------
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        qualname = self._qualname(node.name)
+        if self._function() is not None:
+            self._bind(node.name, None)
+        elif not self._scopes:
+            self.global_names.add(node.name)
+        bases = [p for p in (ref_path(b) for b in node.bases) if p]
+        self.classes[qualname] = {
+            "qualname": qualname,
+            "name": node.name,
+            "line": node.lineno,
+            "bases": bases,
+            "methods": {},
+            "attrs": {},
+            "decorators": [_decorator_path(d) for d in node.decorator_list],
+        }
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for base in node.bases:
+            self.visit(base)
+        self._scopes.append(("class", qualname))
+        for statement in node.body:
+            self.visit(statement)
+        self._scopes.pop()
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        is_async = isinstance(node, ast.AsyncFunctionDef)
+        if is_async:
+            self.has_async = True
+        owner = self._enclosing_class()
+        parent_fn = self._function()
+        qualname = self._qualname(node.name)
+        decorators = [_decorator_path(d) for d in node.decorator_list]
+        kind = "function"
+        if owner is not None:
+            kind = "method"
+            for decorator in decorators:
+                last = decorator.rsplit(".", 1)[-1]
+                if last in ("staticmethod", "classmethod"):
+                    kind = last
+                elif last in ("property", "cached_property") or last in (
+                    "setter",
+                    "getter",
+                    "deleter",
+                ):
+                    kind = "property"
+        args = node.args
+        params = []
+        for arg in (*args.posonlyargs, *args.args):
+            params.append(
+                {"name": arg.arg, "annotation": annotation_name(arg.annotation), "kind": "pos"}
+            )
+        if args.vararg:
+            params.append({"name": args.vararg.arg, "annotation": None, "kind": "*"})
+        for arg in args.kwonlyargs:
+            params.append(
+                {"name": arg.arg, "annotation": annotation_name(arg.annotation), "kind": "kw"}
+            )
+        if args.kwarg:
+            params.append({"name": args.kwarg.arg, "annotation": None, "kind": "**"})
+        summary: dict[str, Any] = {
+            "qualname": qualname,
+            "name": node.name,
+            "line": node.lineno,
+            "col": node.col_offset + 1,
+            "is_async": is_async,
+            "is_generator": False,
+            "awaits": False,
+            "decorators": decorators,
+            "params": params,
+            "returns": annotation_name(node.returns),
+            "owner": owner,
+            "parent": parent_fn.summary["qualname"] if parent_fn else None,
+            "kind": kind,
+            "locals": {},
+            "local_names": [],
+            "calls": [],
+        }
+        # The def binds its name in the enclosing scope.
+        if parent_fn is not None:
+            self._bind(node.name, None)
+        elif owner is not None:
+            self.classes[owner]["methods"].setdefault(node.name, qualname)
+        else:
+            self.global_names.add(node.name)
+        self.functions[qualname] = summary
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        state = _FunctionState(summary)
+        self._scopes.append(("function", state))
+        for statement in node.body:
+            self.visit(statement)
+        self._scopes.pop()
+        summary["locals"] = state.types
+        summary["local_names"] = sorted(set(summary["local_names"]))
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        # A lambda is its own scope; its calls are not made by the enclosing function.
+        return
+
+    # -- bindings ------------------------------------------------------------
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        texpr = type_expr(node.value)
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                self.visit(target)
+            self._bind_target(target, texpr)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        ann = annotation_name(node.annotation)
+        texpr = ["inst", ann] if ann else (type_expr(node.value) if node.value else None)
+        if not isinstance(node.target, ast.Name):
+            self.visit(node.target)
+        self._bind_target(node.target, texpr)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):
+            if self._function() is not None:
+                self._function().summary["local_names"].append(node.target.id)
+        else:
+            self.visit(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._bind_target(node.target, type_expr(node.value))
+
+    def _visit_for(self, node: ast.For | ast.AsyncFor) -> None:
+        if isinstance(node, ast.AsyncFor):
+            self._mark_awaits()
+        self.visit(node.iter)
+        self._bind_target(node.target, None)
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+
+    visit_For = _visit_for
+    visit_AsyncFor = _visit_for
+
+    def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
+        if isinstance(node, ast.AsyncWith):
+            self._mark_awaits()
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                texpr = None
+                if isinstance(item.context_expr, ast.Call):
+                    path = ref_path(item.context_expr.func)
+                    texpr = ["enter", path] if path else None
+                self._bind_target(item.optional_vars, texpr)
+        for statement in node.body:
+            self.visit(statement)
+
+    visit_With = _visit_with
+    visit_AsyncWith = _visit_with
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._bind(node.name, None)
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        fn = self._function()
+        if fn is not None:
+            fn.summary.setdefault("global_decls", []).extend(node.names)
+
+    # -- expressions ---------------------------------------------------------
+
+    def _mark_awaits(self) -> None:
+        fn = self._function()
+        if fn is not None:
+            fn.summary["awaits"] = True
+
+    def visit_Await(self, node: ast.Await) -> None:
+        self._mark_awaits()
+        if isinstance(node.value, ast.Call):
+            self._record_call(node.value, awaited=True)
+            self._visit_call_children(node.value)
+        else:
+            self.visit(node.value)
+
+    def _mark_generator(self) -> None:
+        fn = self._function()
+        if fn is not None:
+            fn.summary["is_generator"] = True
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self._mark_generator()
+        self.generic_visit(node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self._mark_generator()
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._record_call(node, awaited=False)
+        self._visit_call_children(node)
+
+    def _visit_call_children(self, node: ast.Call) -> None:
+        self.visit(node.func)
+        for arg in node.args:
+            self.visit(arg)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+
+    def _record_call(self, node: ast.Call, awaited: bool) -> None:
+        fn = self._function()
+        if fn is None and self._scopes:
+            return  # class bodies run at import time; their calls are not tracked
+        path = ref_path(node.func)
+        if path is None:
+            return
+        refs = [p for p in (ref_path(a) for a in _value_args(node)) if p and "()" not in p]
+        call = [path, node.lineno, node.col_offset + 1, awaited]
+        if refs:
+            call.append(refs)
+        (fn.summary["calls"] if fn is not None else self.module_calls).append(call)
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        if node.is_async:
+            self._mark_awaits()
+        self.generic_visit(node)
+
+
+def _value_args(node: ast.Call) -> Iterable[ast.AST]:
+    for arg in node.args:
+        yield arg.value if isinstance(arg, ast.Starred) else arg
+    for keyword in node.keywords:
+        yield keyword.value
+
+
+def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[str, Any]:
+    """The JSON-able summary of a module; `error` is set when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        return {
+            "schema": SCHEMA,
+            "name": module_name,
+            "error": f"SyntaxError: {e.msg}",
+            "error_at": [e.lineno or 1, e.offset or 1],
+        }
+    except ValueError as e:  # NUL bytes: a binary file named .py
+        return {"schema": SCHEMA, "name": module_name, "error": f"not Python source: {e}"}
+    summarizer = ModuleSummarizer(module_name, is_package)
+    for statement in tree.body:
+        summarizer.visit(statement)
+    return {
+        "schema": SCHEMA,
+        "name": module_name,
+        "is_package": is_package,
+        "imports": summarizer.imports,
+        "star_imports": summarizer.star_imports,
+        "functions": summarizer.functions,
+        "classes": summarizer.classes,
+        "globals": summarizer.globals,
+        "global_names": sorted(summarizer.global_names),
+        "has_async": summarizer.has_async,
+        "module_calls": summarizer.module_calls,
+    }

@@ -1,0 +1,133 @@
+"""Where a project starts, which files belong to it, and what Python calls each one.
+
+Module names follow the import system: a file's dotted name runs from the nearest
+directory that is not a package (has no `__init__.py`), so `src/` layouts and test
+directories work without configuration. Files under namespace directories are also
+known by their path from the project root, which is how `import app.services.x`
+reaches them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import UsageError
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+def find_root(path: Path) -> Path:
+    """The nearest ancestor holding a project marker, else the top package's parent."""
+    start = path.resolve()
+    if not start.is_dir():
+        start = start.parent
+    for candidate in (start, *start.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    top = start
+    while (top / "__init__.py").exists() and top.parent != top:
+        top = top.parent
+    return top
+
+
+def is_excluded(relpath: str, patterns: Iterable[str]) -> bool:
+    """True when any path component, or the whole relative path, matches a glob."""
+    parts = relpath.split("/")
+    for pattern in patterns:
+        if "/" in pattern.strip("/"):
+            if fnmatch.fnmatch(relpath, pattern.strip("/")) or fnmatch.fnmatch(
+                relpath, pattern.strip("/") + "/*"
+            ):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern.strip("/")) for part in parts):
+            return True
+    return False
+
+
+def iter_python_files(
+    path: Path, root: Path, excludes: Iterable[str]
+) -> Iterator[Path]:
+    """Every `.py` file below `path` in a stable order, skipping excluded directories.
+
+    Directory symlinks are not followed, so a symlink loop cannot hang the walk.
+    """
+    excludes = tuple(excludes)
+    if path.is_file():
+        yield path
+        return
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        here = Path(dirpath)
+        rel_dir = relpath(here, root)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not is_excluded(f"{rel_dir}/{d}" if rel_dir else d, excludes)
+        )
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not is_excluded(rel, excludes):
+                yield here / name
+
+
+def relpath(path: Path, root: Path) -> str:
+    """`path` relative to `root` with forward slashes ('' for the root itself)."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(os.path.relpath(path.resolve(), root.resolve()))
+    text = rel.as_posix()
+    return "" if text == "." else text
+
+
+def module_names(rel: str, root: Path) -> list[str]:
+    """Dotted names under which the file `rel` (relative to `root`) can be imported.
+
+    The first name is canonical: from the nearest non-package ancestor. The path from
+    the root (and from `src/`) follows when it differs, for namespace packages.
+    """
+    parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    directory_parts = rel.split("/")[:-1]
+    # Walk up while the directory is a package.
+    start = len(directory_parts)
+    while start > 0 and (root / "/".join(directory_parts[:start]) / "__init__.py").exists():
+        start -= 1
+    names = []
+    canonical = parts[start:]
+    if canonical:
+        names.append(".".join(canonical))
+    for prefix in (0, 1 if parts and parts[0] == "src" else None):
+        if prefix is None:
+            continue
+        alt = parts[prefix:]
+        if alt and ".".join(alt) not in names:
+            names.append(".".join(alt))
+    return names
+
+
+def collect_targets(
+    paths: Iterable[Path], root: Path, excludes: Iterable[str]
+) -> list[Path]:
+    """The files named on the command line, expanded; a missing path is a usage error."""
+    excludes = tuple(excludes)
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"path does not exist: {path}")
+        if path.is_file() or path.is_symlink():
+            candidates: Iterable[Path] = [path]
+        else:
+            candidates = iter_python_files(path, root, excludes)
+        for candidate in candidates:
+            key = candidate.absolute()
+            if key not in seen:
+                seen.add(key)
+                found.append(candidate)
+    return found

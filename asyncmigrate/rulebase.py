@@ -1,0 +1,233 @@
+"""What every asyncmigrate lint rule shares: the project context and scope tracking.
+
+A rule is a Fixit `LintRule` that also inherits `ProjectRule`. `ProjectRule` is a
+mixin rather than a `LintRule` subclass so that Fixit, which collects every
+`LintRule` subclass it finds in `lint_rules`, does not mistake it for a rule.
+
+The project context reaches a rule through `ProjectContextProvider`, a LibCST
+metadata provider. Under Fixit its `gen_cache` builds (or loads from the on-disk
+cache) the project index; under asyncmigrate's own runner the runner hands the
+context in directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, NamedTuple, Optional, Sequence, Union
+
+import libcst as cst
+from libcst.metadata import BaseMetadataProvider
+
+from .analysis import Project
+from .index.values import Value
+from .project import find_root
+
+
+@dataclass
+class FileContext:
+    """The file being linted and the project it belongs to."""
+
+    project: Project
+    module: str
+    path: Path
+
+
+_projects: dict[Path, Project] = {}
+
+
+def project_for(path: Path) -> Project:
+    """One `Project` per root for the life of the process (Fixit lints file by file).
+
+    A path that is not on disk (Fixit's rule examples, stdin) gets a project of its
+    own holding only that source.
+    """
+    if not path.exists():
+        return Project.for_snippet(path.parent)
+    root = find_root(path)
+    if root not in _projects:
+        _projects[root] = Project.load(root)
+    return _projects[root]
+
+
+class ProjectContextProvider(BaseMetadataProvider[FileContext]):
+    """Attaches the `FileContext` to the Module node; costs nothing per node."""
+
+    @classmethod
+    def gen_cache(
+        cls, root_path: Path, paths: list[str], timeout: Optional[int] = None, **_: Any
+    ) -> Mapping[str, object]:
+        cache = {}
+        for path in paths:
+            file_path = Path(path)
+            if not file_path.is_absolute():
+                file_path = Path(root_path) / file_path
+            project = project_for(file_path)
+            cache[path] = FileContext(project, project.module_for(file_path), file_path)
+        return cache
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        context: FileContext = self.cache  # type: ignore[assignment]
+        context.module = context.project.overlay(context.path, module.bytes)
+        self.set_metadata(module, context)
+
+
+class Scope(NamedTuple):
+    kind: str  # "class", "function" or "lambda"
+    qualname: str
+    is_async: bool
+    node: cst.CSTNode
+
+
+def ref_path(node: cst.BaseExpression) -> list[str] | None:
+    """The reference path of an expression (see `asyncmigrate.index.summary`)."""
+    segments: list[str] = []
+    while True:
+        if isinstance(node, cst.Name):
+            segments.append(node.value)
+            break
+        if isinstance(node, cst.Attribute):
+            segments.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Call):
+            segments.append("()")
+            node = node.func
+        else:
+            return None
+    segments.reverse()
+    return segments
+
+
+class ProjectRule:
+    """Mixin for rules that ask the project index about names.
+
+    Subclasses that define `visit_FunctionDef`, `leave_FunctionDef`, `visit_Lambda`,
+    `leave_Lambda`, `visit_ClassDef` or `leave_ClassDef` must call `super()` so the
+    scope stack stays right.
+    """
+
+    CODE: ClassVar[str] = ""
+    #: off-by-default rules run only when selected explicitly
+    DEFAULT_ENABLED: ClassVar[bool] = True
+    #: fixes that change behaviour run only with --unsafe-fixes
+    UNSAFE_FIX: ClassVar[bool] = False
+
+    @classmethod
+    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
+        """A cheap check before parsing: False when the file cannot have findings."""
+        return True
+
+    METADATA_DEPENDENCIES: ClassVar[Sequence[Any]] = (ProjectContextProvider,)
+
+    #: Set by asyncmigrate's runner: report without position metadata (added later
+    #: for the few files that have findings) and suppress by comments itself.
+    fast_mode: bool = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: list[Scope] = []
+        self._context: FileContext | None = None
+        #: fast-mode reports: (node, message, replacement, enclosing scope)
+        self.pending: list[tuple[cst.CSTNode, str, Any, str]] = []
+
+    # -- context ---------------------------------------------------------------
+
+    @property
+    def context(self) -> FileContext:
+        if self._context is None:
+            self._context = self.get_metadata(ProjectContextProvider, self._module)  # type: ignore[attr-defined]
+        return self._context
+
+    @property
+    def project(self) -> Project:
+        return self.context.project
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+        self._context = None
+        self.scopes = []
+
+    # -- scopes ----------------------------------------------------------------
+
+    def _qualname(self, name: str) -> str:
+        for scope in reversed(self.scopes):
+            if scope.kind != "lambda":
+                return f"{scope.qualname}.{name}"
+        return name
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(Scope("class", self._qualname(node.name.value), False, node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(
+            Scope("function", self._qualname(node.name.value), node.asynchronous is not None, node)
+        )
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.scopes.append(Scope("lambda", "<lambda>", False, node))
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.scopes.pop()
+
+    @property
+    def code_scope(self) -> Scope | None:
+        """The innermost function or lambda: the code that runs a statement."""
+        for scope in reversed(self.scopes):
+            if scope.kind != "class":
+                return scope
+        return None
+
+    @property
+    def in_async_function(self) -> bool:
+        scope = self.code_scope
+        return scope is not None and scope.kind == "function" and scope.is_async
+
+    @property
+    def in_sync_code(self) -> bool:
+        """Module level, a class body, or a sync def (not a lambda: it is a value)."""
+        scope = self.code_scope
+        return scope is None or (scope.kind == "function" and not scope.is_async)
+
+    @property
+    def index_scope(self) -> str | None:
+        """The function whose locals name lookups start from (lambdas see through)."""
+        for scope in reversed(self.scopes):
+            if scope.kind == "function":
+                return scope.qualname
+        return None
+
+    # -- resolution ------------------------------------------------------------
+
+    def value_of(self, node: cst.BaseExpression) -> Value | None:
+        path = ref_path(node)
+        if path is None:
+            return None
+        return self.project.resolver.value_of(self.context.module, self.index_scope, path)
+
+    def call_target(self, call: cst.Call) -> Value | None:
+        return self.value_of(call.func)
+
+    # -- reporting -------------------------------------------------------------
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        position: Any = None,
+        replacement: Union[cst.CSTNode, cst.RemovalSentinel, None] = None,
+    ) -> None:
+        if self.fast_mode:
+            scope = next((s.qualname for s in reversed(self.scopes) if s.kind != "lambda"), "")
+            self.pending.append((node, message or "", replacement, scope))
+            return
+        # Under Fixit, show the stable code too: users search for "AM101".
+        super().report(  # type: ignore[misc]
+            node, f"{self.CODE} {message}", position=position, replacement=replacement
+        )

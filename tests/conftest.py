@@ -1,0 +1,60 @@
+"""Shared test helpers: fixture projects are copied to a temp dir before any run that
+could write (fixes, caches), so the checked-in fixtures never change."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path):
+    """Copy a fixture project (by name under fixtures/) and return its path."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(".asyncmigrate_cache", "__pycache__"))
+        return target
+
+    return copy
+
+
+def run_cli(*args: str, cwd: Path | None = None, module: str = "lint_rules") -> subprocess.CompletedProcess:
+    """Run `python -m <module> args...` as a user would."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def lint_json(*args: str, cwd: Path | None = None) -> tuple[int, list[dict]]:
+    result = run_cli(*args, "--format", "json", cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
