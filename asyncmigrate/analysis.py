@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalogue import AsyncApiCatalogue
 from .config import Config, load_config
@@ -19,6 +19,9 @@ from .index.resolve import Resolver
 from .index.store import ProjectIndex
 from .index.values import Value, split_id
 from .project import find_root, module_names, relpath
+
+if TYPE_CHECKING:
+    from .callgraph import CallGraph
 
 _CONTEXT_MANAGER_DECORATORS = {"contextlib.contextmanager"}
 _ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
@@ -75,6 +78,7 @@ class Project:
         if summary is not before:
             self.resolver = Resolver(self.index, self.catalogue)
             self._decorators.clear()
+            self.__dict__.pop("call_graph", None)
         return summary["name"]
 
     def module_for(self, path: Path) -> str:
@@ -177,6 +181,13 @@ class Project:
         if value.kind == "external_instance":
             return self.catalogue.is_async_only_iterable(value.name)
         return False
+
+    @cached_property
+    def call_graph(self) -> "CallGraph":
+        """The project call graph, built on first use (whole-project analyses only)."""
+        from .callgraph import CallGraph
+
+        return CallGraph(self)
 
     @cached_property
     def has_async_code(self) -> bool:
