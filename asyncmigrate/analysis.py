@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalogue import AsyncApiCatalogue
+from .catalogue import AsyncApiCatalogue, BlockingCatalogue
 from .config import Config, load_config
 from .index.resolve import Resolver
 from .index.store import ProjectIndex
@@ -39,6 +39,7 @@ class Project:
         self.config = config
         self.index = index
         self.catalogue = AsyncApiCatalogue(config.async_calls)
+        self.blocking_catalogue = BlockingCatalogue(self.catalogue.normalize)
         self.resolver = Resolver(index, self.catalogue)
         self._decorators: dict[str, list[str]] = {}
 

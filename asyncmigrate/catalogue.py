@@ -48,6 +48,34 @@ def _load(name: str) -> dict:
     return tomllib.loads(text)
 
 
+class BlockingEntry:
+    """One family of blocking calls from `knowledge/blocking.toml`."""
+
+    def __init__(self, data: dict):
+        self.family: str = data["family"]
+        self.code: str = data["code"]
+        self.names = NameSet(data["names"])
+        self.message: str = data["message"]
+        self.replacement: str = data.get("replacement", "")
+        #: a drop-in awaitable with the same signature (`asyncio.sleep`), if any
+        self.async_equivalent: str | None = data.get("async_equivalent")
+
+
+class BlockingCatalogue:
+    """What blocks the event loop, by qualified name. `match` answers for one call."""
+
+    def __init__(self, normalize=lambda name: name):
+        self.normalize = normalize
+        self.entries = [BlockingEntry(e) for e in _load("blocking.toml")["entry"]]
+
+    def match(self, qualified: str) -> BlockingEntry | None:
+        name = self.normalize(qualified)
+        for entry in self.entries:
+            if name in entry.names:
+                return entry
+        return None
+
+
 class AsyncApiCatalogue:
     """What is known about async APIs: coroutine functions, async-only context
     managers and iterables, task factories, and factory return types."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
-SCHEMA = 3
+SCHEMA = 4
 
 def ref_path(node: ast.AST) -> list[str] | None:
     """The reference path of an expression, or None when it is not a plain reference."""
@@ -320,6 +320,7 @@ class ModuleSummarizer(ast.NodeVisitor):
             "qualname": qualname,
             "name": node.name,
             "line": node.lineno,
+            "end_line": node.end_lineno,
             "col": node.col_offset + 1,
             "is_async": is_async,
             "is_generator": False,
