@@ -75,11 +75,18 @@ def iter_python_files(
 
 
 def relpath(path: Path, root: Path) -> str:
-    """`path` relative to `root` with forward slashes ('' for the root itself)."""
+    """`path` relative to `root` with forward slashes ('' for the root itself).
+
+    Only the directory part is resolved: the file itself may be a symlink (even a
+    dangling or looping one, which is reported when it is read).
+    """
+    path = Path(os.path.abspath(path))
+    path = path.parent.resolve() / path.name if path.name else path.resolve()
+    root = root.resolve()
     try:
-        rel = path.resolve().relative_to(root.resolve())
+        rel = path.relative_to(root)
     except ValueError:
-        rel = Path(os.path.relpath(path.resolve(), root.resolve()))
+        rel = Path(os.path.relpath(path, root))
     text = rel.as_posix()
     return "" if text == "." else text
 

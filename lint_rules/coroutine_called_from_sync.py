@@ -13,9 +13,10 @@ from .coroutine_use import CoroutineUseTracker, Use
 class CoroutineCalledFromSync(CoroutineUseTracker, LintRule):
     """
     ## What it does
-    Finds calls to coroutine functions from sync code (a plain `def`, a class body,
-    or module level, including `if __name__ == "__main__":`) whose coroutine is
-    dropped, used as a value, or bound to a name that is never handed on.
+    Finds calls to coroutine functions from sync code, where the coroutine can never
+    be awaited. Sync code is a plain `def`, a class body, or module level (including
+    `if __name__ == "__main__":`); the coroutine is dropped, used as a value, or bound
+    to a name that is never handed on.
 
     ## Why is this bad?
     Sync code cannot `await`, so the coroutine never runs: the call does nothing.

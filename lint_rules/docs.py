@@ -40,3 +40,23 @@ def rule_table(markdown: bool = True) -> str:
         text = text.replace("|", r"\|")
         lines.append(f"| {code} | `{name}` | {text}{note} | {fix} |")
     return "\n".join(lines)
+
+
+START = "<!-- rules-table:start"
+END = "<!-- rules-table:end -->"
+
+
+def update_readme(text: str) -> str:
+    """`text` with the table between the rules-table markers regenerated."""
+    head, _, rest = text.partition(START)
+    marker, _, rest = rest.partition("\n")
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}{marker}\n{rule_table(markdown=True)}\n{END}{tail}"
+
+
+if __name__ == "__main__":  # python -m lint_rules.docs README.md
+    import sys
+    from pathlib import Path
+
+    readme = Path(sys.argv[1])
+    readme.write_text(update_readme(readme.read_text()))

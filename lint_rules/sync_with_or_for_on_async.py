@@ -11,7 +11,8 @@ from asyncmigrate.rulebase import ProjectRule
 class SyncWithOrForOnAsync(ProjectRule, LintRule):
     """
     ## What it does
-    Finds `with x:` where `x` supports only `async with` (`asyncio.Lock`,
+    Finds `with` or `for` over objects that support only `async with` or `async for`.
+    That is `with x:` where `x` supports only `async with` (`asyncio.Lock`,
     `aiohttp.ClientSession`, `httpx.AsyncClient`, a project class with `__aenter__`
     but no `__enter__`, a function decorated with `@asynccontextmanager`), and
     `for x in y` where `y` supports only `async for` (an async generator, a project
