@@ -22,8 +22,13 @@ from .project import find_root, module_names, relpath
 
 if TYPE_CHECKING:
     from .callgraph import CallGraph
+    from .catalogue import BlockingEntry
+    from .reachability import Reachability
 
-_CONTEXT_MANAGER_DECORATORS = {"contextlib.contextmanager"}
+#: Top-level packages of the async libraries the catalogue knows.
+ASYNC_LIBRARIES = frozenset(
+    {"asyncio", "aiohttp", "httpx", "anyio", "trio", "aiofiles", "asyncpg", "aiosqlite", "motor"}
+)
 _ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
 # Decorators whose result is not called like the function it wraps.
 _NOT_CALLED_DECORATORS = {
@@ -39,7 +44,9 @@ class Project:
         self.config = config
         self.index = index
         self.catalogue = AsyncApiCatalogue(config.async_calls)
-        self.blocking_catalogue = BlockingCatalogue(self.catalogue.normalize)
+        self.blocking_catalogue = BlockingCatalogue(
+            self.catalogue.normalize, config.blocking_calls
+        )
         self.resolver = Resolver(index, self.catalogue)
         self._decorators: dict[str, list[str]] = {}
 
@@ -80,6 +87,7 @@ class Project:
             self.resolver = Resolver(self.index, self.catalogue)
             self._decorators.clear()
             self.__dict__.pop("call_graph", None)
+            self.__dict__.pop("blocking_reachability", None)
         return summary["name"]
 
     def module_for(self, path: Path) -> str:
@@ -190,9 +198,72 @@ class Project:
 
         return CallGraph(self)
 
+    # -- blocking calls ------------------------------------------------------
+
+    def blocking_entry(self, value: Value | None) -> "BlockingEntry | None":
+        """The catalogue (or configured) entry for calling `value`, if it blocks."""
+        if value is None:
+            return None
+        if value.kind == "external":
+            return self.blocking_catalogue.match(value.name)
+        if value.kind in ("function", "class"):
+            return self.blocking_catalogue.match_configured(value.qualified)
+        return None
+
+    @cached_property
+    def blocking_reachability(self) -> "Reachability":
+        """Sync project functions that reach a blocking call, with the shortest chain."""
+        from .reachability import Reachability
+
+        def leaf(site) -> str | None:
+            return site.callee.qualified if self.blocking_entry(site.callee) else None
+
+        return Reachability.cached(
+            self, "blocking_reachability", self.blocking_catalogue.fingerprint, leaf
+        )
+
     @cached_property
     def has_async_code(self) -> bool:
         return any(s.get("has_async") for s in self.index.summaries())
+
+    def calls_coroutine_from_sync(self, summary: dict[str, Any]) -> bool:
+        """Whether a module's sync code (sync functions, top-level statements) calls a
+        coroutine function: decided from the index, without parsing the file."""
+        module = summary.get("name")
+        scopes = [(q, f["calls"]) for q, f in summary.get("functions", {}).items() if not f["is_async"]]
+        scopes.append((None, summary.get("module_calls", [])))
+        for scope, calls in scopes:
+            for call in calls:
+                target = self.resolver.call_target(module, scope, call[0])
+                if self.is_coroutine_function(target):
+                    return True
+        return False
+
+    @cached_property
+    def async_only_names(self) -> frozenset[str]:
+        """Names of project classes usable only with `async with`/`async for`, and of
+        async generator and `@asynccontextmanager` functions."""
+        names = set()
+        for summary in self.index.summaries():
+            module = summary.get("name")
+            for qualname, cls in summary.get("classes", {}).items():
+                cid = f"{module}:{qualname}"
+                if self.supports_only_async_with(Value("instance", cid)) or self.supports_only_async_for(
+                    Value("instance", cid)
+                ):
+                    names.add(cls["name"])
+            for qualname, fn in summary.get("functions", {}).items():
+                value = Value("function", f"{module}:{qualname}")
+                if self.is_async_generator_function(value) or self.is_async_context_factory(value):
+                    names.add(fn["name"])
+        return frozenset(names)
+
+    def imports_async_library(self, summary: dict[str, Any]) -> bool:
+        imported = summary.get("imports", {}).values()
+        return any(
+            target.split(".")[0] in ASYNC_LIBRARIES or target.startswith("redis.asyncio")
+            for target in imported
+        )
 
     def describe(self, value: Value) -> str:
         """How a message names a value: `pkg.mod.Cls.meth`."""

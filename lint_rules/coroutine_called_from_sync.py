@@ -77,6 +77,14 @@ class CoroutineCalledFromSync(CoroutineUseTracker, LintRule):
                 helper()
             """
         ),
+        Valid(
+            """
+            class Client:
+                async def connect(self): ...
+                def __await__(self):
+                    return self.connect().__await__()
+            """
+        ),
     ]
 
     INVALID = [
@@ -107,6 +115,10 @@ class CoroutineCalledFromSync(CoroutineUseTracker, LintRule):
 
     def wants_scope(self) -> bool:
         return self.in_sync_code
+
+    @classmethod
+    def wants_file(cls, project, summary, text) -> bool:
+        return project.calls_coroutine_from_sync(summary)
 
     def on_misuse(self, call: cst.Call, target: Value, use: Use) -> None:
         scope = self.code_scope

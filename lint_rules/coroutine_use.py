@@ -33,6 +33,9 @@ VALUE_BUILTINS = frozenset(
 )
 
 
+COROUTINE_PROTOCOL = frozenset({"__await__", "send", "throw", "close"})
+
+
 class _Binding:
     __slots__ = ("call", "target", "uses")
 
@@ -136,7 +139,10 @@ class CoroutineUseTracker(ProjectRule):
             self._store_targets.add(node.asname.name)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._mark(node.value, Use.VALUE)
+        # `coro().__await__()`, `.send()`, `.throw()` and `.close()` drive or finish the
+        # coroutine by hand (custom awaitables do this in `__await__`).
+        driven = node.attr.value in COROUTINE_PROTOCOL
+        self._mark(node.value, Use.HANDED_ON if driven else Use.VALUE)
         self.tight_operands.add(node.value)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:

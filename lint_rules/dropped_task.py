@@ -43,6 +43,10 @@ class DroppedTask(ProjectRule, LintRule):
 
     CODE = "AM103"
 
+    @classmethod
+    def wants_file(cls, project, summary, text) -> bool:
+        return "create_task" in text or "ensure_future" in text
+
     VALID = [
         Valid(
             """

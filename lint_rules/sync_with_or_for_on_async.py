@@ -48,6 +48,14 @@ class SyncWithOrForOnAsync(ProjectRule, LintRule):
 
     CODE = "AM104"
 
+    @classmethod
+    def wants_file(cls, project, summary, text) -> bool:
+        return (
+            bool(summary.get("has_async"))
+            or project.imports_async_library(summary)
+            or any(name in text for name in project.async_only_names)
+        )
+
     VALID = [
         Valid(
             """

@@ -195,6 +195,10 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
     def wants_scope(self) -> bool:
         return self.in_async_function
 
+    @classmethod
+    def wants_file(cls, project, summary, text) -> bool:
+        return bool(summary.get("has_async"))
+
     def on_misuse(self, call: cst.Call, target: Value, use: Use) -> None:
         name = self.describe_target(target)
         messages = {

@@ -14,6 +14,20 @@ A *type expression* says how a variable got its value:
 `["call", path]` (the result of calling path), `["inst", dotted]` (an instance of an
 annotated type), `["ref", path]` (the same value as path), `["enter", path]` (bound by
 `with path() as x`), `["alias", qualified]` (a function-local import).
+
+A call is recorded as `[path, line, col, awaited, refs?, outer?]`: `refs` are the
+plain references passed as arguments, `outer` the path of the call that receives
+this call's result as a positional argument (`asyncio.run(main())` -> `["asyncio",
+"run"]`). A function's `uses` are the implicit protocol calls: `["with", path, line,
+col, item]` (a with statement calls `__enter__`/`__exit__` of path's value),
+`["for", path, line, col]` (a for statement iterates path's value) and `["compfor",
+path, line, col]` (a comprehension does; the position is the iterable's), and
+`["yieldfrom", path, line, col]`; async forms are named `"async with"` and so on.
+The module's `value_refs` are references stored rather than called or passed
+(`HANDLERS = {"a": handle}`, `return handle`): `[enclosing function or None, path,
+line, col]`. Calls in
+a lambda are the lambda's, not the enclosing function's: the module's
+`lambda_calls` lists them as `[enclosing function or None, path, line, col]`.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
-SCHEMA = 4
+SCHEMA = 5
 
 def ref_path(node: ast.AST) -> list[str] | None:
     """The reference path of an expression, or None when it is not a plain reference."""
@@ -121,8 +135,15 @@ class ModuleSummarizer(ast.NodeVisitor):
         # Scope stack entries: ("class", qualname) or ("function", _FunctionState)
         self._scopes: list[tuple[str, Any]] = []
         self.has_async = False
+        #: (class qualname, attribute) pairs whose type comes from an annotation
+        self._annotated: set[tuple[str, str]] = set()
         #: calls made by top-level code (including `if __name__ == "__main__":`)
         self.module_calls: list[list[Any]] = []
+        self.lambda_calls: list[list[Any]] = []
+        self.value_refs: list[list[Any]] = []
+        self._lambda_depth = 0
+        #: id(call node) -> path of the call it is a positional argument of
+        self._outer: dict[int, list[str]] = {}
 
     # -- scope helpers -------------------------------------------------------
 
@@ -148,14 +169,18 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _bind(self, name: str, texpr: list[Any] | None) -> None:
         """Record that `name` is bound in the current scope, with a type if known."""
+        if self._lambda_depth:
+            return  # a lambda's own scope
         fn = self._function()
         if fn is not None:
             fn.summary["local_names"].append(name)
             target, conflicts = fn.types, fn.conflicts
         elif self._scopes:  # class body: class attribute
-            cls = self.classes[self._scopes[-1][1]]
-            if texpr is not None:
-                cls["attrs"][name] = texpr
+            owner = self._scopes[-1][1]
+            if texpr is not None and (owner, name) not in self._annotated:
+                self.classes[owner]["attrs"][name] = texpr
+                if texpr[0] == "inst":
+                    self._annotated.add((owner, name))
             return
         else:
             self.global_names.add(name)
@@ -186,8 +211,14 @@ class ModuleSummarizer(ast.NodeVisitor):
         elif isinstance(target, ast.Attribute):
             self._bind_attribute(target, texpr)
 
-    def _bind_attribute(self, target: ast.Attribute, texpr: list[Any] | None) -> None:
-        """`self.x = ...` inside a method types the attribute `x` of the class."""
+    def _bind_attribute(
+        self, target: ast.Attribute, texpr: list[Any] | None, annotated: bool = False
+    ) -> None:
+        """`self.x = ...` inside a method types the attribute `x` of the class.
+
+        An annotation (`self.x: Conn | None = None`, or `x: Conn` in the class body)
+        is authoritative: later plain assignments (`self.x = None`) do not undo it.
+        """
         fn = self._function()
         if fn is None or texpr is None:
             return
@@ -209,7 +240,13 @@ class ModuleSummarizer(ast.NodeVisitor):
                         return
                     texpr = local
             attrs = self.classes[owner]["attrs"]
-            if target.attr in attrs and attrs[target.attr] != texpr:
+            key = (owner, target.attr)
+            if annotated:
+                self._annotated.add(key)
+                attrs[target.attr] = texpr
+            elif key in self._annotated:
+                return
+            elif target.attr in attrs and attrs[target.attr] != texpr:
                 attrs[target.attr] = None  # conflicting assignments: unknown
             elif target.attr not in attrs:
                 attrs[target.attr] = texpr
@@ -334,6 +371,7 @@ class ModuleSummarizer(ast.NodeVisitor):
             "locals": {},
             "local_names": [],
             "calls": [],
+            "uses": [],
         }
         # The def binds its name in the enclosing scope.
         if parent_fn is not None:
@@ -361,11 +399,43 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         # A lambda is its own scope; its calls are not made by the enclosing function.
-        return
+        self._lambda_depth += 1
+        self.visit(node.body)
+        self._lambda_depth -= 1
+
+    def _record_use(self, use: list[Any]) -> None:
+        fn = self._function()
+        if fn is not None and not self._lambda_depth and use[1] is not None:
+            fn.summary["uses"].append(use)
 
     # -- bindings ------------------------------------------------------------
 
+    def _record_value_ref(self, node: ast.AST | None) -> None:
+        path = ref_path(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if path is None or self._lambda_depth or getattr(node, "ctx", None).__class__ is not ast.Load:
+            return
+        fn = self._function()
+        scope = fn.summary["qualname"] if fn is not None else None
+        self.value_refs.append([scope, path, node.lineno, node.col_offset + 1])
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for value in node.values:
+            self._record_value_ref(value)
+        self.generic_visit(node)
+
+    def _visit_display(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        for element in node.elts:
+            self._record_value_ref(element)
+        self.generic_visit(node)
+
+    visit_List = visit_Tuple = visit_Set = _visit_display
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self._record_value_ref(node.value)
+        self.generic_visit(node)
+
     def visit_Assign(self, node: ast.Assign) -> None:
+        self._record_value_ref(node.value)
         self.visit(node.value)
         texpr = type_expr(node.value)
         for target in node.targets:
@@ -378,6 +448,10 @@ class ModuleSummarizer(ast.NodeVisitor):
             self.visit(node.value)
         ann = annotation_name(node.annotation)
         texpr = ["inst", ann] if ann else (type_expr(node.value) if node.value else None)
+        if isinstance(node.target, ast.Attribute):
+            self.visit(node.target)
+            self._bind_attribute(node.target, texpr, annotated=ann is not None)
+            return
         if not isinstance(node.target, ast.Name):
             self.visit(node.target)
         self._bind_target(node.target, texpr)
@@ -397,6 +471,8 @@ class ModuleSummarizer(ast.NodeVisitor):
     def _visit_for(self, node: ast.For | ast.AsyncFor) -> None:
         if isinstance(node, ast.AsyncFor):
             self._mark_awaits()
+        kind = "async for" if isinstance(node, ast.AsyncFor) else "for"
+        self._record_use([kind, ref_path(node.iter), node.lineno, node.col_offset + 1])
         self.visit(node.iter)
         self._bind_target(node.target, None)
         for statement in (*node.body, *node.orelse):
@@ -408,7 +484,11 @@ class ModuleSummarizer(ast.NodeVisitor):
     def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
         if isinstance(node, ast.AsyncWith):
             self._mark_awaits()
-        for item in node.items:
+        for position, item in enumerate(node.items):
+            kind = "async with" if isinstance(node, ast.AsyncWith) else "with"
+            self._record_use(
+                [kind, ref_path(item.context_expr), node.lineno, node.col_offset + 1, position]
+            )
             self.visit(item.context_expr)
             if item.optional_vars is not None:
                 texpr = None
@@ -436,7 +516,7 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _mark_awaits(self) -> None:
         fn = self._function()
-        if fn is not None:
+        if fn is not None and not self._lambda_depth:
             fn.summary["awaits"] = True
 
     def visit_Await(self, node: ast.Await) -> None:
@@ -449,7 +529,7 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _mark_generator(self) -> None:
         fn = self._function()
-        if fn is not None:
+        if fn is not None and not self._lambda_depth:
             fn.summary["is_generator"] = True
 
     def visit_Yield(self, node: ast.Yield) -> None:
@@ -458,6 +538,9 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
         self._mark_generator()
+        self._record_use(
+            ["yieldfrom", ref_path(node.value), node.value.lineno, node.value.col_offset + 1]
+        )
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -466,7 +549,10 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _visit_call_children(self, node: ast.Call) -> None:
         self.visit(node.func)
+        outer = ref_path(node.func)
         for arg in node.args:
+            if outer and isinstance(arg, ast.Call):
+                self._outer[id(arg)] = outer
             self.visit(arg)
         for keyword in node.keywords:
             self.visit(keyword.value)
@@ -479,14 +565,23 @@ class ModuleSummarizer(ast.NodeVisitor):
         if path is None:
             return
         refs = [p for p in (ref_path(a) for a in _value_args(node)) if p and "()" not in p]
+        if self._lambda_depth:
+            scope = fn.summary["qualname"] if fn is not None else None
+            self.lambda_calls.append([scope, path, node.lineno, node.col_offset + 1])
+            return
         call = [path, node.lineno, node.col_offset + 1, awaited]
-        if refs:
+        outer = self._outer.pop(id(node), None)
+        if refs or outer:
             call.append(refs)
+        if outer:
+            call.append(outer)
         (fn.summary["calls"] if fn is not None else self.module_calls).append(call)
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
         if node.is_async:
             self._mark_awaits()
+        kind = "async compfor" if node.is_async else "compfor"
+        self._record_use([kind, ref_path(node.iter), node.iter.lineno, node.iter.col_offset + 1])
         self.generic_visit(node)
 
 
@@ -525,4 +620,6 @@ def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[s
         "global_names": sorted(summarizer.global_names),
         "has_async": summarizer.has_async,
         "module_calls": summarizer.module_calls,
+        "lambda_calls": summarizer.lambda_calls,
+        "value_refs": summarizer.value_refs,
     }

@@ -1,0 +1,110 @@
+"""Lint a large real code base; print files, lines, seconds and lines/second, cold and
+warm, side by side with the tools users would otherwise run.
+
+    pip install -e ".[bench]"
+    python bench/lint_corpus.py                    # Django from PyPI, all cores
+    python bench/lint_corpus.py --package sqlalchemy --jobs 1 --no-compare
+
+The corpus is downloaded once (`pip download --no-deps`) into bench/.corpus/ and
+unpacked there; nothing of it is committed. "Cold" removes asyncmigrate's index
+cache first; "warm" runs again on the unchanged tree. The comparison runs Ruff's
+ASYNC rules, flake8 with flake8-async, and Fixit's bundled async rule, each on the
+same tree, and reports asyncmigrate's time as a ratio to theirs (they do less: no
+cross-module analysis, and a short hard-coded list of calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / ".corpus"
+
+
+def fetch(package: str) -> Path:
+    target = CORPUS / package
+    if target.exists():
+        return target
+    download = CORPUS / "downloads"
+    download.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "-d", str(download), package],
+        check=True,
+    )
+    wheel = sorted(download.glob(f"{package.replace('-', '_')}-*.whl"), key=os.path.getmtime)[-1]
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    (target / "pyproject.toml").write_text(f"[project]\nname = 'corpus-{package}'\n")
+    return target
+
+
+def count(root: Path) -> tuple[int, int]:
+    files = lines = 0
+    for path in root.rglob("*.py"):
+        files += 1
+        with open(path, "rb") as f:
+            lines += sum(1 for _ in f)
+    return files, lines
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        print(f"  ! {' '.join(cmd[:4])} exited {result.returncode}: {result.stderr.strip()[:300]}")
+    return elapsed, result.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="asyncmigrate lint benchmark")
+    parser.add_argument("--package", default="django", help="PyPI package to use as corpus")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (0: all cores)")
+    parser.add_argument("--no-compare", action="store_true", help="skip Ruff/flake8-async/Fixit")
+    args = parser.parse_args()
+
+    root = fetch(args.package)
+    files, lines = count(root)
+    print(f"corpus: {args.package} ({root}) — {files} files, {lines} lines")
+    lint = [sys.executable, "-m", "lint_rules", ".", "--jobs", str(args.jobs), "--format", "json"]
+    shutil.rmtree(root / ".asyncmigrate_cache", ignore_errors=True)
+    cold, _ = timed(lint, root)
+    warm, _ = timed(lint, root)
+    rows = [("asyncmigrate (cold)", cold), ("asyncmigrate (warm cache)", warm)]
+
+    if not args.no_compare:
+        others = {
+            "ruff --select ASYNC": ["ruff", "check", "--select", "ASYNC", "--no-cache", "--quiet", "."],
+            "flake8 + flake8-async": [sys.executable, "-m", "flake8", "--select", "ASYNC", "-j",
+                                      str(args.jobs or os.cpu_count()), "."],
+            "fixit (UseAsyncSleepInAsyncDef)": ["fixit", "--config-file", str(HERE / "fixit.toml"), "lint", "."],
+        }
+        for name, cmd in others.items():
+            if cmd[0] != sys.executable:
+                # Prefer the tool installed next to this interpreter (the venv's bin/).
+                beside = Path(sys.executable).parent / cmd[0]
+                found = str(beside) if beside.exists() else shutil.which(cmd[0])
+                if found is None:
+                    print(f"  (skipping {name}: {cmd[0]} not installed; pip install -e '.[bench]')")
+                    continue
+                cmd = [found, *cmd[1:]]
+            seconds, _ = timed(cmd, root)
+            rows.append((name, seconds))
+
+    print(f"\n| tool | seconds | lines/s | asyncmigrate warm / tool |")
+    print("|---|---:|---:|---:|")
+    for name, seconds in rows:
+        ratio = warm / seconds if seconds else float("nan")
+        print(f"| {name} | {seconds:.2f} | {lines / seconds:,.0f} | {ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
