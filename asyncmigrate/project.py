@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,18 +34,30 @@ def find_root(path: Path) -> Path:
     return top
 
 
-def is_excluded(relpath: str, patterns: Iterable[str]) -> bool:
-    """True when any path component, or the whole relative path, matches a glob."""
-    parts = relpath.split("/")
-    for pattern in patterns:
-        if "/" in pattern.strip("/"):
-            if fnmatch.fnmatch(relpath, pattern.strip("/")) or fnmatch.fnmatch(
-                relpath, pattern.strip("/") + "/*"
-            ):
-                return True
-        elif any(fnmatch.fnmatch(part, pattern.strip("/")) for part in parts):
-            return True
-    return False
+class Excludes:
+    """Exclude globs, compiled once: a glob without `/` matches any path component,
+    one with `/` matches the relative path (or a directory prefix of it)."""
+
+    def __init__(self, patterns: Iterable[str]):
+        components, paths = [], []
+        for pattern in patterns:
+            pattern = pattern.strip("/")
+            if "/" in pattern:
+                paths.append(fnmatch.translate(pattern))
+                paths.append(fnmatch.translate(pattern + "/*"))
+            else:
+                components.append(fnmatch.translate(pattern))
+        self._component = re.compile("|".join(components)) if components else None
+        self._path = re.compile("|".join(paths)) if paths else None
+
+    def component(self, name: str) -> bool:
+        return bool(self._component and self._component.match(name))
+
+    def path(self, relpath: str) -> bool:
+        return bool(self._path and self._path.match(relpath))
+
+    def __call__(self, relpath: str) -> bool:
+        return self.path(relpath) or any(self.component(p) for p in relpath.split("/"))
 
 
 def iter_python_files(
@@ -54,23 +67,30 @@ def iter_python_files(
 
     Directory symlinks are not followed, so a symlink loop cannot hang the walk.
     """
-    excludes = tuple(excludes)
+    excluded = Excludes(excludes)
     if path.is_file():
         yield path
         return
+    start = relpath(path, root)
+    if start and excluded(start):
+        return
     for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
         here = Path(dirpath)
-        rel_dir = relpath(here, root)
+        rel_dir = os.path.relpath(dirpath, path).replace(os.sep, "/")
+        rel_dir = start if rel_dir == "." else (f"{start}/{rel_dir}" if start else rel_dir)
+        # Directories already walked passed the check, so only the new component and
+        # the path patterns need testing.
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not is_excluded(f"{rel_dir}/{d}" if rel_dir else d, excludes)
+            if not excluded.component(d)
+            and not excluded.path(f"{rel_dir}/{d}" if rel_dir else d)
         )
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not is_excluded(rel, excludes):
+            if not excluded.component(name) and not excluded.path(rel):
                 yield here / name
 
 
