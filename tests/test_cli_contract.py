@@ -185,3 +185,35 @@ def test_text_format(proj):
     )
     assert lines[-1] == "Found 2 findings in 1 files checked. 1 fixable with `--fix`."
     assert os.linesep not in lines[0]
+
+
+NEW_SYNTAX = '''\
+import asyncio
+
+type Alias[T] = list[T]
+
+def first[T](xs: list[T]) -> T:
+    return xs[0]
+
+async def handler(cmd, name):
+    match cmd:
+        case {"op": "sleep", "secs": secs}:
+            asyncio.sleep(secs)
+    print(f"{f'{name!r:>{10}}'}", t"{name}")
+    try:
+        pass
+    except* ValueError:
+        pass
+'''
+
+
+def test_syntax_up_to_314_is_linted_whatever_python_runs(proj):
+    """PEP 695 generics, 3.12 nested f-strings, t-strings, match, except*: LibCST
+    parses them on any supported Python; the index falls back statement by statement
+    when the running interpreter's own parser is older."""
+    (proj / "modern.py").write_text(NEW_SYNTAX)
+    status, findings = lint_json("modern.py", cwd=proj)
+    assert [(f["line"], f["code"]) for f in findings] == [(11, "AM101")]
+    result = run_cli("modern.py", "--fix", cwd=proj)
+    assert result.returncode == 0
+    assert "            await asyncio.sleep(secs)\n" in (proj / "modern.py").read_text()

@@ -78,6 +78,8 @@ def annotation_name(node: ast.AST | None) -> str | None:
         if outer and outer[-1] == "Union" and isinstance(node.slice, ast.Tuple):
             sides = [s for s in node.slice.elts if not _is_none(s)]
             return annotation_name(sides[0]) if len(sides) == 1 else None
+        if outer and "()" not in outer and outer[-1] not in ("type", "Type", "Callable", "Literal"):
+            return ".".join(outer)  # a generic: `Pool[Any]` is a Pool
         return None
     path = ref_path(node)
     if path and "()" not in path:
@@ -95,6 +97,11 @@ def type_expr(value: ast.AST) -> list[Any] | None:
         value = value.value
     if isinstance(value, ast.Call):
         path = ref_path(value.func)
+        if path and path[-1] == "TypeVar":
+            # `T = TypeVar("T", bound=Base)`: a `x: T` is used as a Base.
+            bound = next((k.value for k in value.keywords if k.arg == "bound"), None)
+            name = annotation_name(bound)
+            return ["ref", name.split(".")] if name else None
         return ["call", path] if path else None
     path = ref_path(value)
     if path:
@@ -594,21 +601,25 @@ def _value_args(node: ast.Call) -> Iterable[ast.AST]:
 
 def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[str, Any]:
     """The JSON-able summary of a module; `error` is set when it does not parse."""
+    skipped: list[int] = []
     try:
-        tree = ast.parse(source)
+        statements = ast.parse(source).body
     except SyntaxError as e:
-        return {
-            "schema": SCHEMA,
-            "name": module_name,
-            "error": f"SyntaxError: {e.msg}",
-            "error_at": [e.lineno or 1, e.offset or 1],
-        }
+        statements = _statements_of_newer_syntax(source, skipped)
+        if statements is None:
+            return {
+                "schema": SCHEMA,
+                "name": module_name,
+                "error": f"SyntaxError: {e.msg}",
+                "error_at": [e.lineno or 1, e.offset or 1],
+            }
     except ValueError as e:  # NUL bytes: a binary file named .py
         return {"schema": SCHEMA, "name": module_name, "error": f"not Python source: {e}"}
     summarizer = ModuleSummarizer(module_name, is_package)
-    for statement in tree.body:
+    for statement in statements:
         summarizer.visit(statement)
     return {
+        "partial": skipped,
         "schema": SCHEMA,
         "name": module_name,
         "is_package": is_package,
@@ -618,8 +629,44 @@ def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[s
         "classes": summarizer.classes,
         "globals": summarizer.globals,
         "global_names": sorted(summarizer.global_names),
-        "has_async": summarizer.has_async,
+        # A statement skipped for newer syntax may hold async code: assume it may.
+        "has_async": summarizer.has_async or bool(skipped),
         "module_calls": summarizer.module_calls,
         "lambda_calls": summarizer.lambda_calls,
         "value_refs": summarizer.value_refs,
     }
+
+
+def _statements_of_newer_syntax(source: bytes | str, skipped: list[int]) -> list[ast.stmt] | None:
+    """Top-level statements of a module written for a newer Python than this one.
+
+    LibCST parses syntax up to 3.14 whatever Python runs it (PEP 695 generics, 3.12
+    f-strings, t-strings); the stdlib parser only knows its own version. When LibCST
+    accepts the module, each top-level statement is re-parsed alone with `ast`, so
+    only statements that really use newer syntax are missing from the summary
+    (their first lines go to `skipped`). None when LibCST rejects the module too.
+    """
+    import libcst
+
+    try:
+        module = libcst.parse_module(source)
+    except Exception:  # noqa: BLE001 - any failure here means "does not parse"
+        return None  # not Python at all: binary data, a bad encoding, a syntax error
+    statements: list[ast.stmt] = []
+    line = 1 + len(module.header)  # comment and blank lines before the first statement
+    for node in module.body:
+        code = module.code_for_node(node)
+        try:
+            parsed = ast.parse(code).body
+        except SyntaxError:
+            skipped.append(line + _leading_line_count(node))
+        else:
+            for statement in parsed:
+                ast.increment_lineno(statement, line - 1)
+            statements.extend(parsed)
+        line += code.count("\n")
+    return statements
+
+
+def _leading_line_count(node: Any) -> int:
+    return len(getattr(node, "leading_lines", ()))
