@@ -28,6 +28,8 @@ class CallSite(NamedTuple):
     awaited: bool
     #: values of plain references passed as arguments (`to_thread(fn, x)` -> fn, x)
     passed: tuple[Value, ...] = ()
+    #: the call that receives this call's result as an argument (`asyncio.run(...)`)
+    outer: Value | None = None
 
     @property
     def module(self) -> str:
@@ -56,7 +58,8 @@ class CallGraph:
             passed = tuple(
                 v for v in (self.resolver.value_of(module, scope, r) for r in refs) if v is not None
             )
-            site = CallSite(caller, callee, tuple(path), line, column, awaited, passed)
+            outer = self.resolver.call_target(module, scope, call[5]) if len(call) > 5 else None
+            site = CallSite(caller, callee, tuple(path), line, column, awaited, passed, outer)
             self._by_caller[caller].append(site)
             if callee is not None:
                 self._by_callee[callee.name].append(site)

@@ -9,6 +9,7 @@ table on both sides, so `asyncio.locks.Lock` and `asyncio.Lock` are one name.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import sys
 from functools import lru_cache
@@ -49,31 +50,84 @@ def _load(name: str) -> dict:
 
 
 class BlockingEntry:
-    """One family of blocking calls from `knowledge/blocking.toml`."""
+    """One family of blocking calls from `knowledge/blocking.toml` (or configuration)."""
 
     def __init__(self, data: dict):
         self.family: str = data["family"]
         self.code: str = data["code"]
-        self.names = NameSet(data["names"])
+        self.patterns: list[str] = list(data["names"])
+        self.names = NameSet(self.patterns)
+        #: may hold `{name}`, the qualified name of the call (see `describe`)
         self.message: str = data["message"]
         self.replacement: str = data.get("replacement", "")
         #: a drop-in awaitable with the same signature (`asyncio.sleep`), if any
         self.async_equivalent: str | None = data.get("async_equivalent")
+        #: the argument that, given a literal False, makes the call return at once
+        self.nonblocking_flag: str | None = data.get("nonblocking_flag")
+        #: a literal 0 timeout makes the call return at once (`join(timeout=0)`)
+        self.zero_timeout: bool = data.get("zero_timeout", False)
+
+    def describe(self, qualified: str) -> str:
+        """The message for one call: `requests.get` makes a blocking HTTP request..."""
+        text = self.message.replace("{name}", qualified)
+        if not self.replacement:
+            return text
+        # A user's hint is shown as written ("use myapp.db.aquery").
+        lead = "" if self.code == CONFIGURED_CODE else "use "
+        return f"{text}; {lead}{self.replacement}"
+
+
+_FINGERPRINTED = ("blocking.toml", "async_apis.toml")
+
+#: The code of user-configured blocking calls (`blocking-calls` in configuration).
+CONFIGURED_CODE = "AM210"
 
 
 class BlockingCatalogue:
-    """What blocks the event loop, by qualified name. `match` answers for one call."""
+    """What blocks the event loop, by qualified name. `match` answers for one call.
 
-    def __init__(self, normalize=lambda name: name):
+    The bundled entries come first; `configured` (pattern -> replacement hint, from
+    `blocking-calls`) adds one AM210 entry per pattern, so each keeps its own hint.
+    """
+
+    def __init__(self, normalize=lambda name: name, configured: dict[str, str] | None = None):
         self.normalize = normalize
         self.entries = [BlockingEntry(e) for e in _load("blocking.toml")["entry"]]
+        self.configured = [
+            BlockingEntry(
+                {
+                    "family": "configured",
+                    "code": CONFIGURED_CODE,
+                    "names": [pattern],
+                    "message": "`{name}` is configured as blocking (`" + pattern + "`)",
+                    "replacement": hint,
+                }
+            )
+            for pattern, hint in (configured or {}).items()
+        ]
 
     def match(self, qualified: str) -> BlockingEntry | None:
         name = self.normalize(qualified)
         for entry in self.entries:
             if name in entry.names:
                 return entry
+        return self.match_configured(qualified)
+
+    def match_configured(self, qualified: str) -> BlockingEntry | None:
+        """Only the user's patterns: they also name project functions."""
+        for entry in self.configured:
+            if qualified in entry.names or self.normalize(qualified) in entry.names:
+                return entry
         return None
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever what `match` answers can change (for cached analyses)."""
+        # Call resolution (factory return types) is data too: both files count.
+        knowledge = resources.files("asyncmigrate.knowledge")
+        text = "".join(knowledge.joinpath(n).read_text("utf-8") for n in _FINGERPRINTED)
+        patterns = "\n".join(f"{e.patterns}={e.replacement}" for e in self.configured)
+        return hashlib.blake2b(f"{text}\0{patterns}".encode(), digest_size=12).hexdigest()
 
 
 class AsyncApiCatalogue:

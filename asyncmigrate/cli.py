@@ -26,6 +26,24 @@ def _lint_command() -> click.Command:
 main.add_command(_lint_command(), name="lint")
 
 
+def _asyncify_command() -> click.Command:
+    from codemods.asyncify.cli import asyncify_command
+
+    return asyncify_command
+
+
+main.add_command(_asyncify_command(), name="asyncify")
+
+
+def _profile_command() -> click.Command:
+    from .profiler.cli import profile_group
+
+    return profile_group
+
+
+main.add_command(_profile_command(), name="profile")
+
+
 @main.command(name="rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
               show_default=True)

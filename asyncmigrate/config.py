@@ -45,6 +45,7 @@ DEFAULT_EXCLUDES = (
 
 BRIDGES = ("asgiref", "asyncio")
 TEST_MARKERS = ("auto", "asyncio", "anyio", "none")
+GATHER_STYLES = ("gather", "taskgroup")
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Config:
     bridge: str = "asgiref"
     stop_at: list[str] = field(default_factory=list)
     test_marker: str = "auto"
+    #: how AM501's unsafe fix runs loop iterations concurrently (taskgroup: 3.11+)
+    gather_style: str = "gather"
     source: Path | None = None
 
     @property
@@ -107,6 +110,7 @@ _KEYS = {
     "bridge",
     "stop-at",
     "test-marker",
+    "gather-style",
 }
 
 
@@ -172,4 +176,6 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.stop_at = _string_list(key, value, path)
         elif key == "test-marker":
             config.test_marker = _choice(key, value, TEST_MARKERS, path)
+        elif key == "gather-style":
+            config.gather_style = _choice(key, value, GATHER_STYLES, path)
     return config

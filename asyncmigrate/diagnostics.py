@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class TextEdit(NamedTuple):
+    """Replace line:column up to (not including) end_line:end_column with `text`;
+    1-based, columns in code points."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
 
 
 @dataclass(order=True)
@@ -20,10 +31,13 @@ class Diagnostic:
     fixable: bool = False
     #: the enclosing function's qualified name ("" at module level); baseline key
     scope: str = field(default="", compare=False)
+    #: the fix as text edits of the file (None when there is no fix, or the run
+    #: did not ask for them); SARIF `fixes`
+    edits: tuple[TextEdit, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["scope"]
+        del data["scope"], data["edits"]
         return data
 
     def text(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, NamedTuple, Optional, Sequence, Union
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider
+from libcst.metadata import BaseMetadataProvider, PositionProvider
 
 from .analysis import Project
 from .index.values import Value
@@ -117,6 +117,11 @@ class ProjectRule:
         """A cheap check before parsing: False when the file cannot have findings."""
         return True
 
+    @classmethod
+    def prepare(cls, project: Project) -> None:
+        """Run once per project before any file (and before worker processes fork):
+        compute the whole-project analyses the rule needs, so workers share them."""
+
     METADATA_DEPENDENCIES: ClassVar[Sequence[Any]] = (ProjectContextProvider,)
 
     #: Set by asyncmigrate's runner: report without position metadata (added later
@@ -129,6 +134,29 @@ class ProjectRule:
         self._context: FileContext | None = None
         #: fast-mode reports: (node, message, replacement, enclosing scope)
         self.pending: list[tuple[cst.CSTNode, str, Any, str]] = []
+
+    _visitor_names: ClassVar[dict[type, list[str]]] = {}
+
+    def get_visitors(self) -> Mapping[str, Any]:
+        """The visit_/leave_ methods, found once per class.
+
+        libcst's default inspects every attribute of every instance (evaluating
+        properties) for every file; the fast runner builds rules per file.
+        """
+        if not self.fast_mode:
+            return super().get_visitors()  # type: ignore[misc]
+        cls = type(self)
+        names = ProjectRule._visitor_names.get(cls)
+        if names is None:
+            names = [
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(getattr(cls, name))
+                and not getattr(getattr(cls, name), "_is_no_op", False)
+            ]
+            ProjectRule._visitor_names[cls] = names
+        return {name: getattr(self, name) for name in names}
 
     # -- context ---------------------------------------------------------------
 
@@ -231,3 +259,20 @@ class ProjectRule:
         super().report(  # type: ignore[misc]
             node, f"{self.CODE} {message}", position=position, replacement=replacement
         )
+
+    def report_with_module_fix(self, node: cst.CSTNode, message: str, new_module: cst.Module) -> None:
+        """Report at `node` with a fix that rewrites the whole module.
+
+        Fixes that edit imports cannot be a replacement of `node`: Fixit and the
+        fast engine apply a fix by node identity. The finding keeps `node`'s
+        position but replaces the Module (the engine applies one such fix per
+        round and loops).
+        """
+        if self.fast_mode:
+            # The engine reads a Module replacement as a whole-module fix.
+            self.report(node, message, replacement=new_module)
+            return
+        if self.ignore_lint(node):  # type: ignore[attr-defined]
+            return
+        position = self.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
+        self.report(self._module, message, position=position, replacement=new_module)

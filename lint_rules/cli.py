@@ -9,12 +9,16 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import click
 
 from asyncmigrate.errors import UsageError
 
 from .formats import FORMATS, render
+
+if TYPE_CHECKING:
+    from .runner import LintRequest
 
 
 def _codes(values: tuple[str, ...]) -> list[str] | None:
@@ -40,6 +44,10 @@ def _codes(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read settings from this TOML file instead of pyproject.toml.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching paths (repeatable).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Report only findings that are not recorded in FILE.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Record the current findings in FILE and report none.")
 def lint_command(
     paths: tuple[str, ...],
     fmt: str,
@@ -52,6 +60,8 @@ def lint_command(
     jobs: int,
     config_file: Path | None,
     exclude: tuple[str, ...],
+    baseline_file: Path | None,
+    write_baseline: Path | None,
 ) -> None:
     """Find async anti-patterns in PATHS (files or directories)."""
     from . import runner
@@ -67,9 +77,10 @@ def lint_command(
         jobs=jobs,
         config_file=config_file,
         exclude=list(exclude),
+        fix_texts=fmt == "sarif",
     )
     try:
-        outcome = runner.run(request)
+        status = _lint(request, fmt, baseline_file, write_baseline)
     except UsageError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -79,9 +90,32 @@ def lint_command(
     except Exception:  # an internal error must not look like "no findings"
         click.echo("internal error:\n" + traceback.format_exc(), err=True)
         sys.exit(2)
+    sys.exit(status)
+
+
+def _lint(
+    request: LintRequest, fmt: str, baseline_file: Path | None, write_baseline: Path | None
+) -> int:
+    """Run, apply the baseline, write fixes, report; returns the exit status."""
+    from . import baseline, runner
+
+    # Read the baseline before the run: a bad one is a usage error, not a finding.
+    entries = baseline.load(baseline_file) if baseline_file and not write_baseline else None
+    outcome = runner.run(request)
+    diagnostics = outcome.diagnostics
+    if write_baseline:
+        keys = baseline.KeyMaker(write_baseline, outcome.results)
+        count = baseline.write(write_baseline, diagnostics, keys)
+        click.echo(f"Wrote {count} findings to the baseline {write_baseline}.", err=True)
+        diagnostics = []
+    elif entries is not None and baseline_file is not None:
+        keys = baseline.KeyMaker(baseline_file, outcome.results)
+        comparison = baseline.compare(entries, diagnostics, keys, outcome.codes)
+        diagnostics = comparison.new
+        _report_fixed(comparison.fixed, baseline_file, request.paths)
 
     changed = [r for r in outcome.results if r.fixed is not None]
-    if diff:
+    if request.diff:
         for result in changed:
             click.echo(runner.unified_diff(result), nl=False)
         if changed:
@@ -90,13 +124,34 @@ def lint_command(
                 f"in {len(changed)} files.",
                 err=True,
             )
-        sys.exit(1 if changed or outcome.diagnostics else 0)
+        return 1 if changed or diagnostics else 0
 
     if request.fix:
-        for result in runner.write_fixes(outcome):
+        written = runner.write_fixes(outcome)
+        for result in written:
             click.echo(f"fixed {result.fixes_applied} in {result.display}", err=True)
-    click.echo(render(fmt, outcome.diagnostics, outcome.files), nl=False)
-    sys.exit(1 if outcome.diagnostics else 0)
+            for d in result.fixed_diagnostics:
+                click.echo(f"  {d.line}:{d.column}: {d.code} {d.message}", err=True)
+        if written:
+            count = sum(r.fixes_applied for r in written)
+            click.echo(f"Fixed {count} findings in {len(written)} files.", err=True)
+    click.echo(render(fmt, diagnostics, outcome.files), nl=False)
+    return 1 if diagnostics else 0
+
+
+def _report_fixed(fixed: list[dict[str, str]], baseline_file: Path, paths: Sequence[str]) -> None:
+    if not fixed:
+        return
+    noun = "finding" if len(fixed) == 1 else "findings"
+    click.echo(f"{len(fixed)} baselined {noun} no longer reported (fixed):", err=True)
+    for entry in fixed:
+        where = f" in {entry['scope']}" if entry["scope"] else ""
+        click.echo(f"  {entry['path']}: {entry['code']}{where}: {entry['message']}", err=True)
+    click.echo(
+        f"Refresh the baseline so they cannot come back unnoticed: "
+        f"asyncmigrate lint {' '.join(paths)} --write-baseline {baseline_file}",
+        err=True,
+    )
 
 
 def main() -> None:

@@ -10,9 +10,10 @@ Speed comes from doing less, not from doing it cleverly:
 
 from __future__ import annotations
 
+import difflib
 import io
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,12 +21,13 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.diagnostics import PARSE_ERROR, Diagnostic
+from asyncmigrate.diagnostics import PARSE_ERROR, Diagnostic, TextEdit
 from asyncmigrate.rulebase import FileContext, ProjectContextProvider
 
 from .suppression import Suppressions
 
-MAX_FIX_ROUNDS = 10
+#: Whole-module fixes (AM201's import edits) take one round each.
+MAX_FIX_ROUNDS = 32
 
 
 def decode_source(source: bytes) -> str:
@@ -51,6 +53,8 @@ class FileResult:
     fixed: bytes | None = None
     fixes_applied: int = 0
     original: bytes | None = None
+    #: the findings that fixes removed, as reported before each fix round
+    fixed_diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def _error(display: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
@@ -75,12 +79,18 @@ class _Replacer(cst.CSTTransformer):
 class FileLinter:
     """Runs a set of rule classes over files of one project."""
 
+    #: Set by the runner for SARIF: give each fixable Diagnostic its replacement
+    #: text (one extra transform of the file per fixable finding).
+    fix_texts: bool = False
+
     def __init__(
         self, project: Project, rule_classes: Sequence[type], *, unsafe_fixes: bool = False
     ):
         self.project = project
         self.rule_classes = list(rule_classes)
         self.unsafe_fixes = unsafe_fixes
+        for rule_class in self.rule_classes:
+            rule_class.prepare(project)
 
     def _fix_allowed(self, rule_class: type) -> bool:
         return self.unsafe_fixes or not rule_class.UNSAFE_FIX
@@ -124,6 +134,9 @@ class FileLinter:
                 if suppressions.suppressed(line, rule.CODE, rule.name):
                     continue
                 fix = replacement if self._fix_allowed(type(rule)) else None
+                # A Module replacement is a whole-module fix (import edits) for a
+                # finding positioned at `node` (ProjectRule.report_with_module_fix).
+                fixed_node = module if isinstance(fix, cst.Module) else node
                 diagnostic = Diagnostic(
                     display,
                     line,
@@ -134,8 +147,9 @@ class FileLinter:
                     message,
                     fixable=fix is not None,
                     scope=scope,
+                    edits=_fix_edits(module, fixed_node, fix, where) if self.fix_texts else None,
                 )
-                findings.append(Finding(diagnostic, node, fix))
+                findings.append(Finding(diagnostic, fixed_node, fix))
         findings.sort(key=lambda f: (f.diagnostic.line, f.diagnostic.column, f.diagnostic.code))
         return findings, module
 
@@ -150,22 +164,58 @@ class FileLinter:
         tried to fix are reported unfixed.
         """
         current = source
-        applied = 0
+        applied: list[Diagnostic] = []
         for _ in range(MAX_FIX_ROUNDS):
             findings, module = self.findings(path, display, current)
-            fixable = {f.node: f.replacement for f in findings if f.replacement is not None}
+            fixing = [f for f in findings if f.replacement is not None]
+            # Whole-module fixes each start from the unfixed module: one per round.
+            whole = [f for f in fixing if isinstance(f.replacement, cst.Module)]
+            fixing = whole[:1] or fixing
+            fixable = {f.node: f.replacement for f in fixing}
             if not fixable or module is None:
                 break
             candidate = module.visit(_Replacer(fixable)).bytes
-            if candidate == current or not _compiles(candidate, path):
+            if candidate == current or not _valid_rewrite(candidate, current, path):
                 break
             current = candidate
-            applied += len(fixable)
+            applied += [f.diagnostic for f in fixing]
         findings, _ = self.findings(path, display, current)
         diagnostics = [f.diagnostic for f in findings]
         if current == source:
             return FileResult(path, display, diagnostics)
-        return FileResult(path, display, diagnostics, current, applied, source)
+        return FileResult(path, display, diagnostics, current, len(applied), source, applied)
+
+
+def _fix_edits(
+    module: cst.Module, node: cst.CSTNode, replacement: Any, where: Any
+) -> tuple[TextEdit, ...] | None:
+    """The fix of one finding as text edits (for SARIF), taken from the fixed file
+    rather than rendered from the replacement node alone: a node renders its nested
+    blocks without the indentation of where it sits.
+
+    Usually one edit of the finding's own span; a fix that reaches beyond it (an
+    added import, a removed line) is given as the changed lines.
+    """
+    if replacement is None:
+        return None
+    before = module.code
+    after = module.visit(_Replacer({node: replacement})).code
+    lines = before.splitlines(keepends=True)
+    start = sum(len(line) for line in lines[: where.start.line - 1]) + where.start.column
+    end = sum(len(line) for line in lines[: where.end.line - 1]) + where.end.column
+    tail = len(before) - end
+    if after[:start] == before[:start] and after[len(after) - tail :] == before[end:]:
+        text = after[start : len(after) - tail]
+        return (TextEdit(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1, text),)
+    new_lines = after.splitlines(keepends=True)
+    edits = []
+    matcher = difflib.SequenceMatcher(None, lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            # line i (0-based) starts at (i + 1, 1); the end of the file is the
+            # start of the line after the last
+            edits.append(TextEdit(i1 + 1, 1, i2 + 1, 1, "".join(new_lines[j1:j2])))
+    return tuple(edits)
 
 
 def _compiles(source: bytes, path: Path) -> bool:
@@ -173,5 +223,20 @@ def _compiles(source: bytes, path: Path) -> bool:
     try:
         compile(source, str(path), "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _valid_rewrite(candidate: bytes, before: bytes, path: Path) -> bool:
+    """A fix is kept only if its result compiles. Code written for a newer Python
+    than the one running cannot be compiled here; for it, LibCST's parser (which
+    knows syntax up to 3.14) is the check."""
+    if _compiles(candidate, path):
+        return True
+    if _compiles(before, path):
+        return False  # the fix broke code that compiled
+    try:
+        cst.parse_module(candidate)
+    except cst.ParserSyntaxError:
         return False
     return True

@@ -42,6 +42,8 @@ class LintRequest:
     jobs: int = 0
     config_file: Path | None = None
     exclude: list[str] = field(default_factory=list)
+    #: give fixable diagnostics their replacement text (SARIF `fixes`)
+    fix_texts: bool = False
 
 
 @dataclass
@@ -49,6 +51,8 @@ class LintOutcome:
     diagnostics: list[Diagnostic]
     results: list[FileResult]
     files: int
+    #: the codes that were checked (enabled rules and AM001)
+    codes: set[str] = field(default_factory=set)
 
     @property
     def fixed(self) -> int:
@@ -136,10 +140,14 @@ def run(request: LintRequest) -> LintOutcome:
     _configs.clear()
     targets = _targets(request)
     jobs = request.jobs or os.cpu_count() or 1
+    codes = {PARSE_ERROR}
     for root in {root for root, _, _ in targets}:
         config = _config(root, request)
         project = Project.load(root, config=config, use_cache=request.use_cache, jobs=jobs)
-        _LINTERS[root] = FileLinter(project, select_rules(config), unsafe_fixes=request.unsafe_fixes)
+        rules = select_rules(config)
+        codes.update(rule.CODE for rule in rules)
+        _LINTERS[root] = FileLinter(project, rules, unsafe_fixes=request.unsafe_fixes)
+        _LINTERS[root].fix_texts = request.fix_texts
     fix = request.fix or request.diff
     work = [(root, path, display, fix) for root, path, display in targets]
     if jobs > 1 and len(work) >= PARALLEL_THRESHOLD and _can_fork():
@@ -149,7 +157,18 @@ def run(request: LintRequest) -> LintOutcome:
     else:
         results = [_lint_one(job) for job in work]
     diagnostics = sorted(d for r in results for d in r.diagnostics)
-    return LintOutcome(diagnostics, results, len(work))
+    return LintOutcome(diagnostics, results, len(work), codes)
+
+
+def linter_for(path: Path) -> FileLinter:
+    """The linter of the project `path` belongs to, as a plain run would configure it
+    (for adapters that are handed one file at a time, such as flake8)."""
+    root = find_root(path)
+    if root not in _LINTERS:
+        config = load_config(root)
+        project = Project.load(root, config=config)
+        _LINTERS[root] = FileLinter(project, select_rules(config))
+    return _LINTERS[root]
 
 
 def _can_fork() -> bool:

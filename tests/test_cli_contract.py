@@ -116,6 +116,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(proj):
     (proj / "undecodable.py").write_bytes(b"s = 'caf\xe9'\n")
     (proj / "empty.py").write_bytes(b"")
     (proj / "binary.py").write_bytes(b"\x00\x01\x02\xff")
+    (proj / "deep.py").write_text("x = " + "1+" * 20000 + "1\n")
     (proj / "dangling.py").symlink_to(proj / "nowhere.py")
     (proj / "loop_a.py").symlink_to(proj / "loop_b.py")
     (proj / "loop_b.py").symlink_to(proj / "loop_a.py")
@@ -126,6 +127,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(proj):
     assert ("latin.py", "AM101", 5) in by_file  # decoded through its coding cookie
     assert ("undecodable.py", "AM001", 1) in by_file
     assert ("binary.py", "AM001", 1) in by_file
+    assert ("deep.py", "AM001", 1) in by_file
     assert ("dangling.py", "AM001", 1) in by_file
     assert ("loop_a.py", "AM001", 1) in by_file
     assert ("app.py", "AM101", 4) in by_file  # the good file is still linted

@@ -141,6 +141,8 @@ class Resolver:
 
     def module_attribute(self, module: str, name: str, depth: int = 0) -> Value | None:
         """A module-level name of a project module, as `from module import name` sees it."""
+        if depth >= _MAX_DEPTH:
+            return None  # an import cycle (`a` re-exports from `b`, which imports `a`)
         summary = self.index.module(module)
         if summary is None:
             return Value("external", f"{module}.{name}")

@@ -52,6 +52,8 @@ class ProjectIndex:
     hashes: dict[str, str] = field(default_factory=dict)
     stats: IndexStats = field(default_factory=IndexStats)
     derived: dict[str, Any] = field(default_factory=dict)
+    #: False under --no-cache: derived results then stay in memory too
+    use_cache: bool = True
 
     def module(self, name: str) -> dict[str, Any] | None:
         return self.by_name.get(name)
@@ -96,7 +98,7 @@ class ProjectIndex:
         cls, config: Config, *, use_cache: bool = True, jobs: int = 1
     ) -> "ProjectIndex":
         root = config.root
-        index = cls(root=root)
+        index = cls(root=root, use_cache=use_cache)
         cache = _read_cache(root) if use_cache else {}
         cached_files = cache.get("files", {})
         todo: list[tuple[str, list[str], bytes, str, bool]] = []
@@ -148,6 +150,8 @@ class ProjectIndex:
     def save_derived(self, name: str, value: Any) -> None:
         """Cache a whole-project analysis result with the index it was computed from."""
         self.derived[name] = value
+        if not self.use_cache:
+            return
         cache = _read_cache(self.root)
         if cache.get("fingerprint") != self.fingerprint:
             return

@@ -17,12 +17,13 @@ annotated type), `["ref", path]` (the same value as path), `["enter", path]` (bo
 
 A call is recorded as `[path, line, col, awaited, refs?, outer?]`: `refs` are the
 plain references passed as arguments, `outer` the path of the call that receives
-this call's result as a positional argument (`asyncio.run(main())` -> `["asyncio",
+this call's result as an argument (`asyncio.run(main())` -> `["asyncio",
 "run"]`). A function's `uses` are the implicit protocol calls: `["with", path, line,
 col, item]` (a with statement calls `__enter__`/`__exit__` of path's value),
 `["for", path, line, col]` (a for statement iterates path's value) and `["compfor",
 path, line, col]` (a comprehension does; the position is the iterable's), and
-`["yieldfrom", path, line, col]`; async forms are named `"async with"` and so on.
+`["yieldfrom", path or None, line, col, stmt_line?, stmt_col?]` (with the
+statement's position when `yield from x` is a whole statement); async forms are named `"async with"` and so on.
 The module's `value_refs` are references stored rather than called or passed
 (`HANDLERS = {"a": handle}`, `return handle`): `[enclosing function or None, path,
 line, col]`. Calls in
@@ -151,6 +152,8 @@ class ModuleSummarizer(ast.NodeVisitor):
         self._lambda_depth = 0
         #: id(call node) -> path of the call it is a positional argument of
         self._outer: dict[int, list[str]] = {}
+        #: id(yield from node) -> position of the statement it is the whole of
+        self._yield_from_statements: dict[int, tuple[int, int]] = {}
 
     # -- scope helpers -------------------------------------------------------
 
@@ -412,7 +415,7 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _record_use(self, use: list[Any]) -> None:
         fn = self._function()
-        if fn is not None and not self._lambda_depth and use[1] is not None:
+        if fn is not None and not self._lambda_depth and (use[1] is not None or use[0] == "yieldfrom"):
             fn.summary["uses"].append(use)
 
     # -- bindings ------------------------------------------------------------
@@ -543,11 +546,18 @@ class ModuleSummarizer(ast.NodeVisitor):
         self._mark_generator()
         self.generic_visit(node)
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.YieldFrom):  # `yield from x` as a statement
+            self._yield_from_statements[id(node.value)] = (node.lineno, node.col_offset + 1)
+        self.generic_visit(node)
+
     def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
         self._mark_generator()
-        self._record_use(
-            ["yieldfrom", ref_path(node.value), node.value.lineno, node.value.col_offset + 1]
-        )
+        use = ["yieldfrom", ref_path(node.value), node.value.lineno, node.value.col_offset + 1]
+        statement = self._yield_from_statements.pop(id(node), None)
+        if statement:
+            use += list(statement)
+        self._record_use(use)
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -562,6 +572,8 @@ class ModuleSummarizer(ast.NodeVisitor):
                 self._outer[id(arg)] = outer
             self.visit(arg)
         for keyword in node.keywords:
+            if outer and isinstance(keyword.value, ast.Call):
+                self._outer[id(keyword.value)] = outer
             self.visit(keyword.value)
 
     def _record_call(self, node: ast.Call, awaited: bool) -> None:
@@ -601,6 +613,14 @@ def _value_args(node: ast.Call) -> Iterable[ast.AST]:
 
 def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[str, Any]:
     """The JSON-able summary of a module; `error` is set when it does not parse."""
+    try:
+        return _summarize(source, module_name, is_package)
+    except RecursionError:
+        message = "too deeply nested to analyse (Python's own parser gives up too)"
+        return {"schema": SCHEMA, "name": module_name, "error": message}
+
+
+def _summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[str, Any]:
     skipped: list[int] = []
     try:
         statements = ast.parse(source).body

@@ -1,0 +1,1 @@
+"""LibCST codemods: `asyncify` (sync call chains to async) and the rule fixers."""

@@ -1,0 +1,168 @@
+"""Running asyncify: load the project, plan once, rewrite files (in parallel), write.
+
+A file is written atomically, and only when the rewritten text still compiles; a
+file that changed on disk since it was indexed is skipped (its planned edits would
+land in the wrong places) and reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from asyncmigrate.analysis import Project
+from asyncmigrate.errors import UsageError
+from asyncmigrate.fileio import atomic_write_bytes
+from asyncmigrate.index.store import content_hash
+from asyncmigrate.project import collect_targets, find_root
+
+from .edits import FileEdits, Item
+from .plan import AsyncifyPlan, PlanOptions, build_plan, target_rels
+from .seeds import Seeds, load_profile, read_seed_file, resolve_seeds
+from .testing import detect_style
+from .transform import AsyncifyCommand
+
+
+@dataclass
+class AsyncifyRequest:
+    paths: list[Path]
+    seeds: list[str] = field(default_factory=list)
+    seed_file: Path | None = None
+    root: Path | None = None
+    bridge: str | None = None
+    stop_at: list[str] = field(default_factory=list)
+    offload: bool = False
+    max_layer: int | None = None
+    profile: Path | None = None
+    config_file: Path | None = None
+    use_cache: bool = True
+    jobs: int = 1
+
+
+@dataclass
+class FileResult:
+    rel: str
+    old: bytes
+    new: bytes | None = None  # None when unchanged or not written
+    notes: list[Item] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new is not None and self.new != self.old
+
+
+def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
+    for path in request.paths:
+        if not path.exists():
+            raise UsageError(f"path does not exist: {path}")
+    root = (request.root or find_root(request.paths[0])).resolve()
+    if not root.is_dir():
+        raise UsageError(f"--root is not a directory: {root}")
+    project = Project.load(root, config_file=request.config_file, use_cache=request.use_cache)
+    config = project.config
+    files = collect_targets(request.paths, root, config.excludes)
+    written = list(request.seeds)
+    if request.seed_file is not None:
+        written += read_seed_file(request.seed_file)
+    seeds: Seeds = resolve_seeds(project, written)
+    if request.profile is not None:
+        load_profile(project, request.profile, seeds)
+    options = PlanOptions(
+        bridge=request.bridge or config.bridge,
+        offload=request.offload,
+        max_layer=request.max_layer,
+        stop_at=list(config.stop_at) + list(request.stop_at),
+        test_style=detect_style(project, config.test_marker),
+    )
+    return project, build_plan(project, target_rels(project, files), seeds, options)
+
+
+def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:
+    """Apply one file's edits; runs in a worker process."""
+    root, rel, edits, expected_hash = job
+    path = Path(root) / rel
+    try:
+        old = path.read_bytes()
+    except OSError as e:
+        return FileResult(rel, b"", error=f"cannot read: {e.strerror}")
+    result = FileResult(rel, old)
+    if expected_hash is not None and content_hash(old) != expected_hash:
+        result.error = "changed on disk since it was analysed: skipped"
+        return result
+    try:
+        module = cst.parse_module(old)
+        command = AsyncifyCommand(CodemodContext(filename=str(path)), edits, module.code)
+        new_module = _keep_docstring_gap(module, command.transform_module(module))
+    except Exception as e:  # a file we cannot rewrite must not stop the others
+        result.error = f"cannot rewrite: {type(e).__name__}: {e}"
+        return result
+    result.notes = [Item(rel, line, text) for line, text in command.notes + command.missing()]
+    new = new_module.bytes
+    try:
+        compile(new, str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        result.error = f"result does not compile ({e}): not written"
+        return result
+    result.new = new
+    return result
+
+
+def _keep_docstring_gap(old: cst.Module, new: cst.Module) -> cst.Module:
+    """Removing the first import after a docstring takes its blank line with it;
+    put the blank line back so only the import changes."""
+    if len(old.body) < 2 or len(new.body) < 2 or not old.body[1].leading_lines:
+        return new
+    if old.body[0].deep_equals(new.body[0]) and not new.body[1].leading_lines:
+        second = new.body[1].with_changes(leading_lines=old.body[1].leading_lines)
+        return new.with_changes(body=[new.body[0], second, *new.body[2:]])
+    return new
+
+
+def rewrite_all(
+    project: Project,
+    plan: AsyncifyPlan,
+    jobs: int = 1,
+    progress: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    work = [
+        (str(project.root), rel, edits, project.index.hashes.get(rel))
+        for rel, edits in sorted(plan.files.items())
+    ]
+    results: list[FileResult] = []
+    if jobs > 1 and len(work) > 8:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for result in pool.map(rewrite, work, chunksize=4):
+                results.append(result)
+                if progress:
+                    progress(result)
+    else:
+        for job in work:
+            result = rewrite(job)
+            results.append(result)
+            if progress:
+                progress(result)
+    return results
+
+
+def write(project: Project, results: Iterable[FileResult]) -> int:
+    count = 0
+    for result in results:
+        if result.changed and result.error is None:
+            atomic_write_bytes(project.root / result.rel, result.new)  # type: ignore[arg-type]
+            count += 1
+    return count
+
+
+def unified_diff(result: FileResult) -> str:
+    old = result.old.decode("utf-8", "replace").splitlines(keepends=True)
+    new = (result.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(
+        difflib.unified_diff(old, new, fromfile=f"a/{result.rel}", tofile=f"b/{result.rel}")
+    )

@@ -1,0 +1,275 @@
+"""The per-file rewrite: applies one file's `FileEdits` with LibCST.
+
+The transformer decides nothing about the program: the plan already did, from the
+whole project. It finds the places the plan names (by position, as the index counts
+them) and rewrites them, keeping every comment and all formatting. Imports are
+added and dropped with LibCST's `AddImportsVisitor` / `RemoveImportsVisitor`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import PositionProvider
+
+from asyncmigrate.rulebase import ref_path
+
+from .bridge import bridge_call
+from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _parens(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`await f()` used as a primary (`(await f()).x`) needs parentheses."""
+    if isinstance(node, cst.Await) and not node.lpar:
+        return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return node
+
+
+def _dotted(name: str) -> cst.BaseExpression:
+    return cst.parse_expression(name)
+
+
+class AsyncifyCommand(VisitorBasedCodemodCommand):
+    DESCRIPTION = (
+        "Apply an asyncify plan to one file: async def, await, async with/for, "
+        "asynccontextmanager, pytest markers and sync bridges."
+    )
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, context: CodemodContext, edits: FileEdits, source: str):
+        super().__init__(context)
+        self.edits = edits
+        self.lines = _LINE_BREAK.split(source)
+        self.scopes: list[str] = []
+        self.defs: list[DefEdit | None] = []
+        self.generator_exps = 0
+        self.applied: set[str] = set()
+        self.notes: list[tuple[int, str]] = []
+
+    # -- positions -------------------------------------------------------------
+
+    def _at(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Line and column of `node` as `ast` counts them (1-based, UTF-8 bytes)."""
+        start = self.get_metadata(PositionProvider, node).start
+        text = self.lines[start.line - 1] if start.line <= len(self.lines) else ""
+        return start.line, len(text[: start.column].encode("utf-8")) + 1
+
+    def _site(self, key: str) -> SiteEdit | None:
+        edit = self.edits.sites.get(key)
+        if edit is not None:
+            self.applied.add(key)
+        return edit
+
+    # -- scopes ------------------------------------------------------------------
+
+    def _qualname(self, name: str) -> str:
+        return f"{self.scopes[-1]}.{name}" if self.scopes else name
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(self._qualname(node.name.value))
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self._qualname(node.name.value)
+        self.scopes.append(qualname)
+        self.defs.append(self.edits.defs.get(qualname))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        qualname = self.scopes.pop()
+        edit = self.defs.pop()
+        if edit is None:
+            return updated_node
+        self.applied.add(f"def:{qualname}")
+        if edit.make_async and updated_node.asynchronous is None:
+            updated_node = updated_node.with_changes(asynchronous=cst.Asynchronous())
+        if edit.rename:
+            updated_node = updated_node.with_changes(name=cst.Name(edit.rename))
+        decorators = [self._decorator(d, edit) for d in updated_node.decorators]
+        if edit.marker and not any(
+            f"mark.{edit.marker}" in self.module.code_for_node(d.decorator) for d in decorators
+        ):
+            AddImportsVisitor.add_needed_import(self.context, "pytest")
+            decorators.insert(0, cst.Decorator(_dotted(f"pytest.mark.{edit.marker}")))
+        return updated_node.with_changes(decorators=decorators)
+
+    def _decorator(self, decorator: cst.Decorator, edit: DefEdit) -> cst.Decorator:
+        expr = decorator.decorator
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        path = ref_path(target) or []
+        replacement: cst.BaseExpression | None = None
+        if edit.asynccontextmanager and path[-1:] == ["contextmanager"]:
+            if isinstance(target, cst.Name):
+                AddImportsVisitor.add_needed_import(
+                    self.context, "contextlib", "asynccontextmanager"
+                )
+                RemoveImportsVisitor.remove_unused_import(
+                    self.context, "contextlib", "contextmanager"
+                )
+                replacement = cst.Name("asynccontextmanager")
+            elif isinstance(target, cst.Attribute):
+                replacement = target.with_changes(attr=cst.Name("asynccontextmanager"))
+        elif edit.async_fixture and path in (["pytest", "fixture"], ["fixture"]):
+            AddImportsVisitor.add_needed_import(self.context, "pytest_asyncio")
+            if path == ["fixture"]:
+                RemoveImportsVisitor.remove_unused_import(self.context, "pytest", "fixture")
+            replacement = _dotted("pytest_asyncio.fixture")
+        if replacement is None:
+            return decorator
+        if isinstance(expr, cst.Call):
+            return decorator.with_changes(decorator=expr.with_changes(func=replacement))
+        return decorator.with_changes(decorator=replacement)
+
+    def leave_Raise(self, original_node: cst.Raise, updated_node: cst.Raise) -> cst.Raise:
+        edit = self.defs[-1] if self.defs else None
+        if edit is None or not edit.stop_iteration or updated_node.exc is None:
+            return updated_node
+        exc = updated_node.exc
+        name = exc.func if isinstance(exc, cst.Call) else exc
+        if isinstance(name, cst.Name) and name.value == "StopIteration":
+            new_name = name.with_changes(value="StopAsyncIteration")
+            exc = exc.with_changes(func=new_name) if isinstance(exc, cst.Call) else new_name
+            return updated_node.with_changes(exc=exc)
+        return updated_node
+
+    # -- expressions ---------------------------------------------------------------
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.generator_exps += 1
+
+    def leave_GeneratorExp(
+        self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
+    ) -> cst.GeneratorExp:
+        self.generator_exps -= 1
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(value=_parens(updated_node.value))
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.Subscript:
+        return updated_node.with_changes(value=_parens(updated_node.value))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        updated_node = updated_node.with_changes(func=_parens(updated_node.func))
+        line, col = self._at(original_node)
+        edit = self._site(call_key(line, col, ref_path(original_node.func)))
+        if edit is None:
+            return updated_node
+        if edit.kind in ("await", "replace", "offload") and self.generator_exps:
+            self.notes.append(
+                (
+                    line,
+                    "await inside a generator expression makes it an async generator: check its consumer",
+                )
+            )
+        if edit.kind == "await":
+            return cst.Await(updated_node)
+        if edit.kind == "replace":
+            AddImportsVisitor.add_needed_import(self.context, edit.detail.rpartition(".")[0])
+            self._drop_import(original_node.func, edit.origin)
+            return cst.Await(updated_node.with_changes(func=_dotted(edit.detail)))
+        if edit.kind == "offload":
+            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+            args = [cst.Arg(updated_node.func), *updated_node.args]
+            return cst.Await(cst.Call(func=_dotted("asyncio.to_thread"), args=args))
+        if edit.kind == "bridge":
+            return bridge_call(self.context, edit.detail, updated_node)
+        return updated_node
+
+    def _drop_import(self, func: cst.BaseExpression, origin: str) -> None:
+        """The import of a replaced blocking API, if nothing else uses it."""
+        module, _, name = origin.rpartition(".")
+        if isinstance(func, cst.Name) and module:
+            RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+        elif isinstance(func, cst.Attribute):
+            written = ref_path(func.value)
+            if written and len(written) == 1 and module.split(".")[0] == written[0]:
+                RemoveImportsVisitor.remove_unused_import(self.context, written[0])
+
+    # -- statements ------------------------------------------------------------------
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        line, col = self._at(original_node)
+        if updated_node.asynchronous is None and self._site(stmt_key("with", line, col)):
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        return updated_node
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+        line, col = self._at(original_node)
+        if updated_node.asynchronous is None and self._site(stmt_key("for", line, col)):
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        return updated_node
+
+    def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:
+        line, col = self._at(original_node.iter)
+        if updated_node.asynchronous is None and self._site(stmt_key("comp", line, col)):
+            if self.generator_exps:
+                self.notes.append(
+                    (
+                        line,
+                        "`async for` in a generator expression makes it an async generator: check its consumer",
+                    )
+                )
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        return updated_node
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        """`yield from agen()` -> `async for item in agen(): yield item`."""
+        body = updated_node.body
+        if len(body) != 1 or not isinstance(body[0], cst.Expr):
+            return updated_node
+        value = body[0].value
+        if not isinstance(value, cst.Yield) or not isinstance(value.value, cst.From):
+            return updated_node
+        line, col = self._at(original_node)
+        if not self._site(stmt_key("yieldfrom", line, col)):
+            return updated_node
+        name = "item"
+        while re.search(rf"\b{name}\b", self.module.code):
+            name = f"_{name}"
+        inner = cst.SimpleStatementLine(
+            [cst.Expr(cst.Yield(cst.Name(name)))],
+            trailing_whitespace=updated_node.trailing_whitespace,
+        )
+        return cst.For(
+            target=cst.Name(name),
+            iter=value.value.item,
+            body=cst.IndentedBlock([inner]),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=updated_node.leading_lines,
+        )
+
+    # -- results ---------------------------------------------------------------------
+
+    def missing(self) -> list[tuple[int, str]]:
+        """Planned edits whose place was not found (the file changed since indexing)."""
+        found = []
+        for key, edit in self.edits.sites.items():
+            if key not in self.applied:
+                found.append(
+                    (
+                        edit.line,
+                        f"planned {edit.kind} not applied: the code at this line is not what the index saw",
+                    )
+                )
+        for qualname in self.edits.defs:
+            if f"def:{qualname}" not in self.applied:
+                found.append((0, f"planned change to `{qualname}` not applied: no such def"))
+        return found

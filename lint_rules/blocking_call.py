@@ -1,0 +1,94 @@
+"""What the direct blocking-call rules (AM201-AM207, AM210) share.
+
+Each of those rules is one family of the blocking catalogue
+(`asyncmigrate/knowledge/blocking.toml`, plus the user's `blocking-calls`). A call is
+matched by the qualified name its target resolves to (imports, aliases, receiver
+types), never by a bare method name, and only where it runs on the event loop: in
+the body of an `async def`, not in a nested sync `def` or `lambda`. A callable that
+is handed to `asyncio.to_thread`, `run_in_executor` or `functools.partial` is not
+called there, so it is never a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import libcst as cst
+
+from asyncmigrate.analysis import Project
+from asyncmigrate.catalogue import BlockingEntry
+from asyncmigrate.index.values import Value
+from asyncmigrate.rulebase import ProjectRule
+
+
+def returns_at_once(call: cst.Call, entry: BlockingEntry) -> bool:
+    """The non-blocking forms: `lock.acquire(blocking=False)`, `queue.get(False)`,
+    `pool.shutdown(wait=False)`, `thread.join(timeout=0)`, `event.wait(0)`."""
+    for arg in call.args:
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        value = arg.value
+        if (
+            entry.nonblocking_flag
+            and isinstance(value, cst.Name)
+            and value.value == "False"
+            and keyword in (None, entry.nonblocking_flag)
+        ):
+            return True
+        if (
+            entry.zero_timeout
+            and isinstance(value, (cst.Integer, cst.Float))
+            and float(value.value) == 0
+            and (keyword == "timeout" or (keyword is None and len(call.args) == 1))
+        ):
+            return True
+    return False
+
+
+def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Value]:
+    """What the module's `async def` bodies call, from the index (no parse needed).
+
+    Nested sync defs are functions of their own in the index, and lambdas' calls are
+    not their enclosing function's, so these are exactly the calls that run on the
+    event loop.
+    """
+    module = summary.get("name")
+    for qualname, fn in summary.get("functions", {}).items():
+        if not fn["is_async"]:
+            continue
+        for call in fn["calls"]:
+            target = project.resolver.call_target(module, qualname, call[0])
+            if target is not None:
+                yield target
+
+
+class BlockingCallRule(ProjectRule):
+    """Reports calls in async code that the catalogue files under this rule's CODE.
+
+    Subclasses may override `on_blocking` to add a fix.
+    """
+
+    @classmethod
+    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
+        if not summary.get("has_async"):
+            return False
+        for target in async_call_targets(project, summary):
+            entry = project.blocking_entry(target)
+            if entry is not None and entry.code == cls.CODE:
+                return True
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.in_async_function:
+            return
+        target = self.call_target(node)
+        entry = self.entry_for(target)
+        if entry is None or entry.code != self.CODE or returns_at_once(node, entry):
+            return
+        assert target is not None
+        self.on_blocking(node, target, entry)
+
+    def entry_for(self, target: Value | None) -> BlockingEntry | None:
+        return self.project.blocking_entry(target)
+
+    def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
+        self.report(call, entry.describe(self.project.describe(target)))

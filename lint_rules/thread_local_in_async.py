@@ -1,0 +1,201 @@
+"""AM303: `threading.local()` state used from async code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+from fixit import Invalid, LintRule, Valid
+
+from asyncmigrate.analysis import Project
+from asyncmigrate.rulebase import ProjectRule, ref_path
+from asyncmigrate.shared_state import SharedState
+
+from .contextvar_fix import ContextVarFix
+
+
+class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
+    """
+    ## What it does
+    Finds `threading.local()` objects read or written in an `async def`.
+
+    The object may be defined in another module (`from app.state import _local`,
+    `state._local.user`), or be an instance of a project class that subclasses
+    `threading.local`.
+
+    ## Why is this bad?
+    A `threading.local` keeps one value per thread. Every task on an event loop runs
+    in the same thread, so they all share one value: a request reads the user,
+    transaction or locale that another request stored.
+
+    ## Example
+    ```python
+    import threading
+
+    _request = threading.local()
+
+    async def handle(request):
+        _request.user = await authenticate(request)
+        return await render()  # reads _request.user
+    ```
+
+    ## Use instead
+    ```python
+    import contextvars
+
+    _request_user = contextvars.ContextVar("_request_user")
+
+    async def handle(request):
+        _request_user.set(await authenticate(request))
+        return await render()  # reads _request_user.get()
+    ```
+    `python -m codemods.contextvars PATH --name module:_request` converts each
+    attribute into its own ContextVar across the project.
+
+    ## Fix safety
+    With `--unsafe-fixes`, when no other module uses the object, the fix converts
+    it in this module: `obj.attr` becomes `obj_attr.get()`, `obj.attr = v`
+    becomes `obj_attr.set(v)`, and `getattr(obj, "attr", default)` becomes
+    `obj_attr.get(default)`. Reading an attribute that was never set raises
+    `LookupError` instead of `AttributeError`. Threads started with their own
+    context (`asyncio.to_thread` copies it) now see the caller's values.
+    """
+
+    CODE = "AM303"
+    AUTOFIX = True
+    UNSAFE_FIX = True
+
+    VALID = [
+        Valid(
+            """
+            import threading
+            _local = threading.local()
+            def worker():
+                _local.conn = connect()
+            """
+        ),
+        Valid(
+            """
+            import contextvars
+            user = contextvars.ContextVar("user")
+            async def handle():
+                return user.get()
+            """
+        ),
+        Valid(
+            """
+            import threading
+            lock = threading.Lock()
+            async def handle():
+                return lock.locked()
+            """
+        ),
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+            import threading
+            _state = threading.local()
+            async def handle(request):
+                _state.user = request.user
+                return getattr(_state, "user", None)
+            """,
+            expected_replacement="""
+            import contextvars
+
+            _state_user = contextvars.ContextVar("_state_user")
+            async def handle(request):
+                _state_user.set(request.user)
+                return _state_user.get(None)
+            """,
+        ),
+        Invalid(
+            """
+            import threading
+            class RequestState(threading.local):
+                user = None
+            state = RequestState()
+            async def handle(request):
+                return state.user
+            """
+        ),
+    ]
+
+    @classmethod
+    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
+        return bool(summary.get("has_async")) and "local" in text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str | None, str]] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._seen = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return not self._check(node)
+
+    def _check(self, node: cst.Name | cst.Attribute) -> bool:
+        """Report `node` if it names a thread-local object; True when it did."""
+        if not self.in_async_function:
+            return False
+        path = ref_path(node)
+        if path is None or "()" in path:
+            return False
+        owner = self._owner(path)
+        if owner is None:
+            return False
+        key = (self.index_scope, owner[1])
+        if key in self._seen:
+            return True
+        self._seen.add(key)
+        message = (
+            f"`{'.'.join(path)}` is a threading.local: every task on the event loop runs "
+            "in one thread and shares it; use a contextvars.ContextVar"
+        )
+        if owner[0] == "class":
+            self.report(node, message)
+        else:
+            self.report_with_conversion(node, message, owner[0], owner[1])
+        return True
+
+    def _owner(self, path: list[str]) -> tuple[str, str] | None:
+        """(defining module, name) of a module-level thread local, or ("class", repr)
+        for an instance of a threading.local subclass."""
+        state = SharedState.of(self.project)
+        module = self.context.module
+        if len(path) == 1:
+            if not self._is_global_name(path[0]):
+                return None
+            state.facts(module, source=lambda: self._module.bytes)
+            owner = state.global_owner(module, path[0])
+        else:
+            base = self.project.resolver.value_of(module, self.index_scope, path[:-1])
+            if base is None or base.kind != "module" or self.project.index.module(base.name) is None:
+                owner = None
+            else:
+                owner = (base.name, path[-1])
+        if owner is not None and state.is_thread_local(owner):
+            return owner
+        if len(path) == 1:
+            value = self.project.resolver.value_of(module, self.index_scope, path)
+            if state.thread_local_instance(value):
+                return ("class", path[0])
+        return None
+
+    def _is_global_name(self, name: str) -> bool:
+        summary = self.project.index.module(self.context.module) or {}
+        functions = summary.get("functions", {})
+        fn = functions.get(self.index_scope) if self.index_scope else None
+        while fn is not None:
+            if name in fn.get("global_decls", ()):
+                return True
+            if name in fn["local_names"] or any(p["name"] == name for p in fn["params"]):
+                return False
+            fn = functions.get(fn["parent"]) if fn["parent"] else None
+        return True
