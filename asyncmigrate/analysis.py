@@ -30,13 +30,6 @@ ASYNC_LIBRARIES = frozenset(
     {"asyncio", "aiohttp", "httpx", "anyio", "trio", "aiofiles", "asyncpg", "aiosqlite", "motor"}
 )
 _ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
-# Decorators whose result is not called like the function it wraps.
-_NOT_CALLED_DECORATORS = {
-    "builtins.property",
-    "functools.cached_property",
-    "pytest.fixture",
-    "pytest_asyncio.fixture",
-}
 
 
 class Project:
@@ -115,20 +108,43 @@ class Project:
     def _has_decorator(self, fid: str, names: set[str]) -> bool:
         return any(d in names for d in self.decorators(fid))
 
+    def call_kind(self, fid: str) -> str | None:
+        """What calling project function `fid` gives, after its decorators: "async"
+        (a coroutine), "sync", "asyncgen", or None when a decorator makes it unknown
+        or not a plain call (a property, a fixture, a context-manager factory)."""
+        fn = self.resolver.function(fid)
+        if fn is None:
+            return None
+        if fn["is_async"]:
+            kind: str | None = "asyncgen" if fn["is_generator"] else "async"
+        else:
+            kind = "sync"
+        module, _ = split_id(fid)
+        # Decorators apply bottom-up: the one nearest the `def` first.
+        for written in reversed(fn["decorators"]):
+            value = self.resolver.value_of(module, fn["parent"], written.split("."))
+            name = value.qualified if value is not None else written
+            if name in _ASYNC_CONTEXT_MANAGER_DECORATORS:
+                return None
+            effect = self.catalogue.decorator_effect(name)
+            if effect is None and value is not None and value.kind == "function":
+                continue  # a project decorator: read as a forwarding wrapper
+            if effect == "to_sync":
+                kind = "sync"
+            elif effect == "to_async":
+                kind = "async"
+            elif effect != "preserve":
+                return None
+        return kind
+
     def is_coroutine_function(self, value: Value | None) -> bool:
         """Calling `value` returns a coroutine that does nothing until awaited."""
         if value is None:
             return False
         if value.kind == "function":
-            fn = self.resolver.function(value.name)
-            return bool(
-                fn
-                and fn["is_async"]
-                and not fn["is_generator"]
-                and not self._has_decorator(
-                    value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS | _NOT_CALLED_DECORATORS
-                )
-            ) or self._configured_async(value.qualified)
+            return self.call_kind(value.name) == "async" or self._configured_async(
+                value.qualified
+            )
         if value.kind == "external":
             return self.catalogue.is_coroutine_function(value.name)
         return False
@@ -137,15 +153,7 @@ class Project:
         return any(fnmatch.fnmatchcase(qualified, p) for p in self.config.async_calls)
 
     def is_async_generator_function(self, value: Value | None) -> bool:
-        if value is None or value.kind != "function":
-            return False
-        fn = self.resolver.function(value.name)
-        return bool(
-            fn
-            and fn["is_async"]
-            and fn["is_generator"]
-            and not self._has_decorator(value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS)
-        )
+        return value is not None and value.kind == "function" and self.call_kind(value.name) == "asyncgen"
 
     def is_async_context_factory(self, value: Value | None) -> bool:
         """A function decorated with `@asynccontextmanager`."""

@@ -151,6 +151,19 @@ class AsyncApiCatalogue:
         self.returns: dict[str, str] = {
             norm(k): norm(v) for k, v in data["returns"].items()
         }
+        decorators = data["decorators"]
+        self._decorator_effects = [
+            (NameSet(decorators[kind]), kind) for kind in ("preserve", "to_sync", "to_async", "not_called")
+        ]
+
+    def decorator_effect(self, name: str) -> str | None:
+        """What a decorator does to calls of what it wraps: "preserve", "to_sync",
+        "to_async", "not_called", or None when it is not known."""
+        name = self.normalize(name)
+        for names, kind in self._decorator_effects:
+            if name in names:
+                return kind
+        return None
 
     def normalize(self, name: str) -> str:
         for prefix, replacement in self.aliases.items():

@@ -1,5 +1,34 @@
-"""Errors that end a command with exit status 2 and a one-line message."""
+"""Errors that end a command, and the one place that turns failures into the CLI
+contract: exit 2 with a one-line message for usage/configuration errors, 130 on
+Ctrl-C, and 2 with the traceback for an internal error (which must never look like
+"no findings")."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class UsageError(Exception):
     """Bad command line, bad configuration, or a path that cannot be used."""
+
+
+@contextmanager
+def command_errors() -> Iterator[None]:
+    import click
+
+    try:
+        yield
+    except UsageError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except (SystemExit, click.exceptions.Exit):
+        raise
+    except Exception:
+        click.echo("internal error:\n" + traceback.format_exc(), err=True)
+        sys.exit(2)

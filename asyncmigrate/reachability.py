@@ -34,14 +34,6 @@ if TYPE_CHECKING:
 #: A leaf test: the label that ends the chain (`sqlite3.Cursor.execute`), or None.
 LeafTest = Callable[[CallSite], "str | None"]
 
-#: Decorators that run the function in a worker thread when it is called.
-HANDOFF_DECORATORS = frozenset(
-    {
-        "asgiref.sync.sync_to_async",
-        "asyncer.asyncify",
-        "starlette.concurrency.run_in_threadpool",
-    }
-)
 
 #: Bump when the search changes: cached results of an older one are stale.
 _VERSION = 4
@@ -124,7 +116,11 @@ def _walkable(project: "Project", fid: str) -> bool:
     fn = project.resolver.function(fid)
     if fn is None or fn["is_async"]:
         return False
-    return not any(d in HANDOFF_DECORATORS for d in project.decorators(fid))
+    # A decorator that runs the function in a worker thread (`@sync_to_async`)
+    # makes its calls hand-offs, not blocking calls.
+    return not any(
+        project.catalogue.decorator_effect(d) == "to_async" for d in project.decorators(fid)
+    )
 
 
 def _dispatch(project: "Project", fid: str) -> list[tuple[str, str]]:

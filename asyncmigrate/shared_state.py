@@ -59,10 +59,22 @@ LIFECYCLE_NAMES = (
 )
 
 
+#: Words that name state shared by the whole process on purpose.
+_PROCESS_WIDE_WORDS = ("cache", "memo", "registry", "config", "setting", "default", "global", "option")
+#: Words that name functions which configure the process rather than serve a request.
+_CONFIGURING_WORDS = ("config", "setting", "setup", "init", "install", "register", "global", "default")
+
+
 def is_cache_name(name: str) -> bool:
-    """A global named as a cache or memo: shared on purpose, not request state."""
+    """A global named as a cache, registry, setting or default: shared by the whole
+    process on purpose, not request state."""
     name = name.lower()
-    return any(word in name for word in ("cache", "memo", "registry"))
+    return any(word in name for word in _PROCESS_WIDE_WORDS)
+
+
+def is_configuring_name(name: str) -> bool:
+    """A function that configures the process (`load_configuration`, `set_global_locale`)."""
+    return is_lifecycle_name(name) or any(word in name.lower() for word in _CONFIGURING_WORDS)
 
 
 def is_lifecycle_name(name: str) -> bool:
@@ -333,10 +345,12 @@ class SharedState:
         fn = self.project.resolver.function(fid)
         if fn is None or not fn.get("global_decls"):
             return []
+        if is_configuring_name(fn["name"]):
+            return []
         return [
             r
             for r in self.facts(module).rebindings.get(qualname, [])
-            if not r.augmented and not r.lazy
+            if not r.augmented and not r.lazy and not is_cache_name(r.name)
         ]
 
     def global_owner(self, module: str, name: str, depth: int = 0) -> tuple[str, str] | None:
@@ -418,7 +432,7 @@ def rebinding_reachability(project: "Project") -> "Reachability":
         rebinds = state.rebindings(callee.name)
         return f"{written(site.path)} (global {rebinds[0].name})" if rebinds else None
 
-    return reachability(project, "global_rebinding_reachability", "am301-1", leaf)
+    return reachability(project, "global_rebinding_reachability", "am301-2", leaf)
 
 
 #: Calls that run an event loop until a coroutine finishes.

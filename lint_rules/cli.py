@@ -7,13 +7,12 @@ configuration or internal error.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import click
 
-from asyncmigrate.errors import UsageError
+from asyncmigrate.errors import UsageError, command_errors
 
 from .formats import FORMATS, render
 
@@ -48,6 +47,9 @@ def _codes(values: tuple[str, ...]) -> list[str] | None:
               metavar="FILE", help="Report only findings that are not recorded in FILE.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="Record the current findings in FILE and report none.")
+@click.option("--profile", "profile_report", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="REPORT", help="Rank findings by the blocked time the runtime finder "
+              "measured at their lines (`asyncmigrate profile` report).")
 def lint_command(
     paths: tuple[str, ...],
     fmt: str,
@@ -62,6 +64,7 @@ def lint_command(
     exclude: tuple[str, ...],
     baseline_file: Path | None,
     write_baseline: Path | None,
+    profile_report: Path | None,
 ) -> None:
     """Find async anti-patterns in PATHS (files or directories)."""
     from . import runner
@@ -79,28 +82,24 @@ def lint_command(
         exclude=list(exclude),
         fix_texts=fmt == "sarif",
     )
-    try:
-        status = _lint(request, fmt, baseline_file, write_baseline)
-    except UsageError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception:  # an internal error must not look like "no findings"
-        click.echo("internal error:\n" + traceback.format_exc(), err=True)
-        sys.exit(2)
+    with command_errors():
+        status = _lint(request, fmt, baseline_file, write_baseline, profile_report)
     sys.exit(status)
 
 
 def _lint(
-    request: LintRequest, fmt: str, baseline_file: Path | None, write_baseline: Path | None
+    request: LintRequest,
+    fmt: str,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    profile_report: Path | None = None,
 ) -> int:
     """Run, apply the baseline, write fixes, report; returns the exit status."""
     from . import baseline, runner
 
-    # Read the baseline before the run: a bad one is a usage error, not a finding.
+    # Read the baseline and the profile before the run: a bad one is a usage error.
     entries = baseline.load(baseline_file) if baseline_file and not write_baseline else None
+    measured = _load_profile(profile_report) if profile_report else None
     outcome = runner.run(request)
     diagnostics = outcome.diagnostics
     if write_baseline:
@@ -113,6 +112,9 @@ def _lint(
         comparison = baseline.compare(entries, diagnostics, keys, outcome.codes)
         diagnostics = comparison.new
         _report_fixed(comparison.fixed, baseline_file, request.paths)
+
+    if measured is not None:
+        diagnostics = _rank_by_measured_cost(diagnostics, measured)
 
     changed = [r for r in outcome.results if r.fixed is not None]
     if request.diff:
@@ -137,6 +139,29 @@ def _lint(
             click.echo(f"Fixed {count} findings in {len(written)} files.", err=True)
     click.echo(render(fmt, diagnostics, outcome.files), nl=False)
     return 1 if diagnostics else 0
+
+
+def _load_profile(path: Path):
+    from asyncmigrate.profiler.report import ReportError, load_report
+
+    try:
+        return load_report(path)
+    except ReportError as e:
+        raise UsageError(f"bad profile report: {e}") from None
+
+
+def _rank_by_measured_cost(diagnostics: list, report) -> list:
+    """Most blocked time first; the measured time is added to the message. Findings
+    the finder did not see keep their order, after the measured ones."""
+    from dataclasses import replace
+
+    from asyncmigrate.profiler.ranking import rank_findings
+
+    ranked = rank_findings(diagnostics, report, position=lambda d: (d.path, d.line))
+    return [
+        replace(d, message=f"{d.message} [measured: {ms:.0f} ms blocked]") if ms else d
+        for d, ms in ranked
+    ]
 
 
 def _report_fixed(fixed: list[dict[str, str]], baseline_file: Path, paths: Sequence[str]) -> None:

@@ -85,6 +85,24 @@ class CoroutineCalledFromSync(CoroutineUseTracker, LintRule):
                     return self.connect().__await__()
             """
         ),
+        Valid(
+            """
+            from asgiref.sync import async_to_sync
+            @async_to_sync
+            async def refresh(): ...
+            def job():
+                refresh()
+            """
+        ),
+        Valid(
+            """
+            from somewhere import unknown_decorator
+            @unknown_decorator
+            async def maybe(): ...
+            def job():
+                maybe()
+            """
+        ),
     ]
 
     INVALID = [

@@ -13,7 +13,7 @@ from asyncmigrate.rulebase import ProjectRule, ref_path
 from asyncmigrate.shared_state import (
     SharedState,
     is_cache_name,
-    is_lifecycle_name,
+    is_configuring_name,
     rebinding_reachability,
     rebound_global,
 )
@@ -32,10 +32,12 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
     through other sync functions in any module; the message shows the chain, e.g.
     `authenticate -> login -> context.set_user (global current_user)`. Counters
     (`x += 1`), lazily built singletons and caches (a global that the function
-    tests before rebinding it, as in `if _pool is None: _pool = ...`, or whose name
-    says cache, memo or registry) and functions that run once per process (`main`, `startup`, `lifespan`,
-    `on_shutdown`, ...) are not reported, and neither is state only set at import
-    time.
+    tests before rebinding it, as in `if _pool is None: _pool = ...`), globals named
+    as process-wide (`*cache*`, `*registry*`, `*config*`, `*settings*`,
+    `*default*`, `*global*`), functions that configure the process
+    (`load_config`, `set_global_locale`, `setup_*`, `init_*`) or run once per
+    process (`main`, `startup`, `lifespan`, `on_shutdown`, ...) are not reported,
+    and neither is state only set at import time.
 
     ## Why is this bad?
     Under a thread-per-request server a global that holds "the current user" was
@@ -210,7 +212,7 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
             return False
         scope = self.code_scope
         assert scope is not None and isinstance(scope.node, cst.FunctionDef)
-        return not is_lifecycle_name(scope.node.name.value)
+        return not is_configuring_name(scope.node.name.value)
 
     # -- direct rebinding --------------------------------------------------------
 

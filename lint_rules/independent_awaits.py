@@ -41,7 +41,10 @@ SERIAL_RECEIVERS = frozenset(
 ORDERED_PREFIXES = (
     "handle", "dispatch", "emit", "trigger", "fire", "apply", "run", "process", "send",
     "write", "put", "publish", "save", "store", "update", "delete", "insert", "set",
+    "add", "remove", "edit", "create", "clear", "on_", "disconnect", "reply", "post",
 )
+#: ... and words anywhere in a method name (`maybe_send_embed`, `add_reaction`).
+ORDERED_WORDS = ("send", "write", "reply", "publish", "notify", "reaction")
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
@@ -79,7 +82,8 @@ def is_ordered(call: cst.Call) -> bool:
         return True
     if path[-1] in ORDERED_METHODS:
         return True
-    if len(path) > 1 and path[-1].lstrip("_").startswith(ORDERED_PREFIXES):
+    method = path[-1].lstrip("_").lower()
+    if len(path) > 1 and (method.startswith(ORDERED_PREFIXES) or any(w in method for w in ORDERED_WORDS)):
         return True
     return any(segment.lower().lstrip("_") in SERIAL_RECEIVERS for segment in path[:-1])
 

@@ -29,6 +29,9 @@ class _Event(NamedTuple):
     locks: frozenset[int]
     #: the statement or condition the event is part of (for messages)
     context: cst.CSTNode
+    #: the item it reads or writes (`USERS[uid]`, `uid in USERS`: the code of
+    #: `uid`), None for the whole object
+    slot: str | None = None
 
 
 class SharedStateRace(ProjectRule, LintRule):
@@ -196,6 +199,7 @@ class _Analysis:
         self.locks: list[int] = []
         self.context: cst.CSTNode | None = None
         self.globals: set[str] = set()
+        self.reported: set[str] = set()
         self._keys: dict[tuple[str, ...], str | None] = {}
 
     # -- what an expression names ------------------------------------------------
@@ -257,8 +261,9 @@ class _Analysis:
 
     # -- the walk ----------------------------------------------------------------
 
-    def emit(self, kind: str, key: str, node: cst.CSTNode) -> None:
-        self.events.append(_Event(kind, key, node, frozenset(self.locks), self.context or node))
+    def emit(self, kind: str, key: str, node: cst.CSTNode, slot: cst.CSTNode | None = None) -> None:
+        text = self.rule._module.code_for_node(slot) if slot is not None else None
+        self.events.append(_Event(kind, key, node, frozenset(self.locks), self.context or node, text))
 
     def run(self) -> None:
         for statement in self.function.body.body:
@@ -271,10 +276,28 @@ class _Analysis:
         if isinstance(node, (cst.If, cst.While)):
             self.context = node.test
             self.walk(node.test)
+            mark = len(self.events)
             self.walk(node.body)
+            if isinstance(node, cst.If) and _terminates(node.body):
+                # The code after the `if` runs only when the branch did not.
+                self.scan(self.events)
+                del self.events[mark:]
             if node.orelse is not None:
                 self.walk(node.orelse)
             return
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            target = node.comparisons[0]
+            key = self.key(target.comparator) if isinstance(target.operator, (cst.In, cst.NotIn)) else None
+            if key is not None:
+                self.walk(node.left)
+                self.emit("read", key, target.comparator, node.left)
+                return
+        if isinstance(node, cst.Subscript):
+            key = self.key(_container(node.value))
+            if key is not None and len(node.slice) == 1:
+                self.walk(node.slice[0])
+                self.emit("read", key, node, node.slice[0].slice)
+                return
         if isinstance(node, cst.BaseSmallStatement):
             self.context = node
         if isinstance(node, cst.Global):
@@ -322,12 +345,14 @@ class _Analysis:
             self.store(node.target)
             return
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            if node.func.attr.value in MUTATING_METHODS:
+            method = node.func.attr.value
+            if method in MUTATING_METHODS or method in _KEYED_READS:
                 key = self.key(_container(node.func.value))
                 if key is not None:
                     for arg in node.args:
                         self.walk(arg)
-                    self.emit("write", key, node)
+                    slot = node.args[0].value if node.args and method in _KEYED else None
+                    self.emit("write" if method in MUTATING_METHODS else "read", key, node, slot)
                     return
         if isinstance(node, (cst.Name, cst.Attribute)):
             key = self.key(node)
@@ -370,7 +395,8 @@ class _Analysis:
             for element in target.slice:
                 self.walk(element)
             if key is not None:
-                self.emit("write", key, target)
+                slot = target.slice[0].slice if len(target.slice) == 1 else None
+                self.emit("write", key, target, slot)
             else:
                 self.walk(target.value)
             return
@@ -380,10 +406,13 @@ class _Analysis:
     # -- the finding -------------------------------------------------------------
 
     def report(self) -> None:
+        self.scan(self.events)
+
+    def scan(self, events: list[_Event]) -> None:
         last_read: dict[str, _Event] = {}
         awaited: dict[str, _Event] = {}
-        reported: set[str] = set()
-        for event in self.events:
+        reported = self.reported
+        for event in events:
             if event.kind == "read":
                 last_read[event.key] = event
                 awaited.pop(event.key, None)
@@ -394,6 +423,8 @@ class _Analysis:
                 read = last_read[event.key]
                 if read.locks & event.locks:
                     continue
+                if read.slot is not None and event.slot is not None and read.slot != event.slot:
+                    continue  # another item of the container
                 reported.add(event.key)
                 self._report(event, read, awaited[event.key])
 
@@ -410,6 +441,24 @@ class _Analysis:
             "(check-then-act); re-check after the await or hold an asyncio.Lock "
             "across both",
         )
+
+#: Methods whose first argument names the item they touch.
+_KEYED = frozenset({"get", "pop", "setdefault", "__getitem__", "__setitem__", "__delitem__", "remove", "discard"})
+_KEYED_READS = frozenset({"get", "__getitem__", "__contains__"})
+
+
+def _terminates(body: cst.BaseSuite) -> bool:
+    """The block always leaves (return, raise, continue, break at its end)."""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, cst.SimpleStatementSuite):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    return False
+
 
 def _container(node: cst.BaseExpression) -> cst.BaseExpression:
     """`X[a][b]` -> `X`: mutating an item of a shared container mutates shared state."""

@@ -108,6 +108,22 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
     INVALID = [
         Invalid(
             """
+            from asgiref.sync import sync_to_async
+            @sync_to_async
+            def load_profile(user): ...
+            async def view(user):
+                load_profile(user)
+            """,
+            expected_replacement="""
+            from asgiref.sync import sync_to_async
+            @sync_to_async
+            def load_profile(user): ...
+            async def view(user):
+                await load_profile(user)
+            """,
+        ),
+        Invalid(
+            """
             import asyncio
             async def main():
                 asyncio.sleep(1)

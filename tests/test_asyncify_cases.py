@@ -713,3 +713,52 @@ def test_yield_from_statement_becomes_async_for(tmp_path):
             return [r async for r in outer()]
     """)
     )
+
+
+def test_code_that_was_already_async_keeps_its_coroutine_handling(tmp_path):
+    """`handle` was async before the run: `main` gathering its coroutines is left
+    alone; only the new async function's callers are awaited."""
+    write(
+        tmp_path,
+        {
+            "app.py": """
+            import asyncio
+            import time
+
+
+            def slow_lookup(key):
+                time.sleep(0.05)
+                return key.upper()
+
+
+            async def handle(request):
+                return slow_lookup(request)
+
+
+            async def main(requests):
+                coros = [handle(r) for r in requests]
+                return await asyncio.gather(*coros)
+        """,
+        },
+    )
+    result = asyncify(tmp_path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert read(tmp_path, "app.py") == dedent(
+        """
+        import asyncio
+
+
+        async def slow_lookup(key):
+            await asyncio.sleep(0.05)
+            return key.upper()
+
+
+        async def handle(request):
+            return await slow_lookup(request)
+
+
+        async def main(requests):
+            coros = [handle(r) for r in requests]
+            return await asyncio.gather(*coros)
+    """
+    )

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..fileio import atomic_write_text
 
 REPORT_VERSION = 1
 
@@ -139,19 +140,7 @@ class BlockingReport:
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write atomically: a reader (or a Ctrl-C) never sees half a report."""
-        target = Path(path)
-        text = json.dumps(self.to_json(), indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write_text(Path(path), json.dumps(self.to_json(), indent=2) + "\n")
 
 
 def load_report(path: str | os.PathLike[str]) -> BlockingReport:

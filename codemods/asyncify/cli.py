@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
-from asyncmigrate.errors import UsageError
+from asyncmigrate.errors import command_errors
 
 from .bridge import BRIDGES
 from .report import PLAN_FORMATS
@@ -129,23 +128,12 @@ def asyncify_command(
         use_cache=not no_cache,
         jobs=jobs or os.cpu_count() or 1,
     )
-    try:
+    with command_errors():
         project, plan = runner.load(request)
         if show_plan:
             click.echo(report.render_plan(plan, fmt), nl=False)
             sys.exit(0)
         results = _rewrite(project, plan, request.jobs)
-    except UsageError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception:
-        click.echo("internal error:\n" + traceback.format_exc(), err=True)
-        sys.exit(2)
 
     items = list(plan.items)
     for result in results:

@@ -319,8 +319,16 @@ class Planner(SafetyRules):
             for caller, use in self.uses_by_key.get(callee, ()):
                 self._use(caller, use, callee)
 
+    def _already_async_use(self, caller: str, callee: str) -> bool:
+        """A function that was `async def` before the run, used in code that was
+        async before the run: that code already chose how to use the coroutine
+        (await it, gather it, schedule it), and AM101 checks the choice. Only its
+        sync callers are part of the migration."""
+        caller_fn = self.fn(caller) if ":" in caller else None
+        return callee in self.existing and caller_fn is not None and caller_fn["is_async"]
+
     def _call(self, site: CallSite, callee: str, flavour: str) -> None:
-        if site.awaited:
+        if site.awaited or self._already_async_use(site.caller, callee):
             return
         outer = self._qualified(site.outer)
         if flavour == "coroutine":
@@ -336,7 +344,7 @@ class Planner(SafetyRules):
 
     def _use(self, caller: str, use: list, callee: str) -> None:
         kind, line, col = use[0], use[2], use[3]
-        if kind.startswith("async"):
+        if kind.startswith("async") or self._already_async_use(caller, callee):
             return
         if kind == "yieldfrom" and len(use) > 4 and self.flavour(callee) == "asyncgen":
             module = split_id(caller)[0]
