@@ -35,6 +35,15 @@ def _asyncify_command() -> click.Command:
 main.add_command(_asyncify_command(), name="asyncify")
 
 
+def _contextvars_command() -> click.Command:
+    from codemods.contextvars.cli import contextvars_command
+
+    return contextvars_command
+
+
+main.add_command(_contextvars_command(), name="contextvars")
+
+
 def _profile_command() -> click.Command:
     from .profiler.cli import profile_group
 

@@ -228,7 +228,6 @@ class _FileAnalysis:
         return list(found.values())
 
     def bind(self, scope, local: str, root_nodes: set[cst.CSTNode]) -> None:
-        conv = self.converter
         assignments = list(scope.assignments[local])
         references = set()
         for assignment in assignments:
@@ -389,7 +388,6 @@ class _FileAnalysis:
                 self.attrs.add(attr)
                 receiver = self.var_receiver(node, conv.variable(attr))
                 if call.func.value == "getattr" and len(call.args) in (2, 3):
-                    rest = [a.value for a in call.args[2:]]
                     self.edits[call] = lambda updated: _call(receiver, "get", rest_updated(updated, 2))
                     self.touched = True
                     return
@@ -595,7 +593,7 @@ def convert(
     analyses: list[_FileAnalysis] = []
     for rel, summary in sorted(project.index.by_path.items()):
         if "functions" not in summary:
-            continue
+            continue  # a file that does not parse (reported by the lint run)
         source = sources.get(rel)
         if source is None:
             try:
@@ -604,7 +602,10 @@ def convert(
                 continue
         if not any(n in source for n in names):
             continue
-        analysis = _FileAnalysis(converter, rel, summary["name"], bool(summary.get("is_package")), source)
+        try:
+            analysis = _FileAnalysis(converter, rel, summary["name"], bool(summary.get("is_package")), source)
+        except cst.ParserSyntaxError as e:
+            raise ConversionRefused(f"{rel} mentions `{converter.name}` but does not parse: {e.message}") from e
         analysis.run()
         if analysis.touched or analysis.definition is not None:
             analyses.append(analysis)

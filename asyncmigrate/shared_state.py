@@ -108,6 +108,8 @@ class ModuleFacts:
     instance_attrs: dict[str, set[str]] = field(default_factory=dict)
     #: function qualname -> the globals it rebinds
     rebindings: dict[str, list[Rebinding]] = field(default_factory=dict)
+    #: function qualname -> names it reads (its own body, not nested functions)
+    names_used: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _path(node: ast.AST) -> list[str] | None:
@@ -262,6 +264,16 @@ class _FactsBuilder:
         walk(node.body, frozenset())
         if rebindings:
             self.facts.rebindings[qualname] = rebindings
+        used: set[str] = set()
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            current = stack.pop()
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(current, ast.Name):
+                used.add(current.id)
+            stack.extend(ast.iter_child_nodes(current))
+        self.facts.names_used[qualname] = used
 
 
 def _target_leaves(target: ast.AST) -> list[ast.AST]:
@@ -449,8 +461,6 @@ LOOP_RUNNERS = frozenset(
         "trio.run",
     }
 )
-#: Decorators that turn a coroutine function into a sync function running a loop.
-LOOP_DECORATORS = frozenset({"asgiref.sync.async_to_sync"})
 _LOOP_METHODS = ("run_until_complete", "run_forever")
 
 
@@ -466,7 +476,9 @@ def loop_runner(project: "Project", site) -> str | None:
     if callee is not None and callee.kind == "external" and callee.name in LOOP_RUNNERS:
         return callee.name
     if callee is not None and callee.kind == "function":
-        if any(d in LOOP_DECORATORS for d in project.decorators(callee.name)):
+        # `@async_to_sync` (the catalogue's "to_sync" decorators): calling the
+        # function runs its coroutine to completion on a loop of its own.
+        if any(project.catalogue.decorator_effect(d) == "to_sync" for d in project.decorators(callee.name)):
             return f"{written(site.path)} (@async_to_sync)"
         return None
     if site.path and site.path[-1] in _LOOP_METHODS and (callee is None or callee.kind == "external"):
@@ -501,3 +513,39 @@ def rebound_global(project: "Project", fid: str) -> tuple[str, str] | None:
             return None
         current = min(following, key=lambda f: len(reach.chain(f) or ()))
     return None
+
+
+def thread_locals_used(project: "Project", fid: str) -> list[str]:
+    """Module-level `threading.local()` objects that function `fid` uses."""
+    fn = project.resolver.function(fid)
+    if fn is None:
+        return []
+    module, qualname = split_id(fid)
+    state = SharedState.of(project)
+    facts = state.facts(module)
+    local = set(fn["local_names"]) | {p["name"] for p in fn["params"]}
+    found = []
+    for name in sorted(facts.names_used.get(qualname, ())):
+        if name in local:
+            continue
+        owner = state.global_owner(module, name)
+        if owner is not None and state.is_thread_local(owner):
+            found.append(name)
+    return found
+
+
+def thread_local_reachability(project: "Project") -> "Reachability":
+    """Sync functions that reach a function using a `threading.local()` (AM303)."""
+    from .reachability import written
+
+    def leaf(site) -> str | None:
+        callee = site.callee
+        if callee is None or callee.kind != "function":
+            return None
+        fn = project.resolver.function(callee.name)
+        if fn is None or fn["is_async"]:
+            return None
+        used = thread_locals_used(project, callee.name)
+        return f"{written(site.path)} (threading.local {used[0]})" if used else None
+
+    return reachability(project, "thread_local_reachability", "am303-1", leaf)

@@ -1,12 +1,12 @@
 """Lint a large real code base; print files, lines, seconds and lines/second, cold and
 warm, side by side with the tools users would otherwise run.
 
-    pip install -e ".[bench]"
     python bench/lint_corpus.py                    # Django from PyPI, all cores
     python bench/lint_corpus.py --package sqlalchemy --jobs 1 --no-compare
 
 The corpus is downloaded once (`pip download --no-deps`) into bench/.corpus/ and
-unpacked there; nothing of it is committed. "Cold" removes asyncmigrate's index
+unpacked there, and the compared tools are installed into their own virtualenv
+there (bench/.corpus/tools-venv); nothing of it is committed. "Cold" removes asyncmigrate's index
 cache first; "warm" runs again on the unchanged tree. The comparison runs Ruff's
 ASYNC rules, flake8 with flake8-async, and Fixit's bundled async rule, each on the
 same tree, and reports asyncmigrate's time as a ratio to theirs (they do less: no
@@ -46,6 +46,19 @@ def fetch(package: str) -> Path:
     return target
 
 
+def tools_venv() -> Path:
+    """A separate virtualenv with the tools compared against. It must not contain
+    asyncmigrate: flake8 runs every installed plugin whatever `--select` says, so
+    asyncmigrate's own flake8 plugin would be timed as part of flake8."""
+    venv = CORPUS / "tools-venv"
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+    if not (bin_dir / "fixit").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "ruff",
+                        "flake8", "flake8-async", "fixit"], check=True)
+    return bin_dir
+
+
 def count(root: Path) -> tuple[int, int]:
     files = lines = 0
     for path in root.rglob("*.py"):
@@ -81,22 +94,16 @@ def main() -> None:
     rows = [("asyncmigrate (cold)", cold), ("asyncmigrate (warm cache)", warm)]
 
     if not args.no_compare:
+        tools = tools_venv()
         others = {
-            "ruff --select ASYNC": ["ruff", "check", "--select", "ASYNC", "--no-cache", "--quiet", "."],
-            "flake8 + flake8-async": [sys.executable, "-m", "flake8", "--select", "ASYNC", "-j",
+            "ruff --select ASYNC": [tools / "ruff", "check", "--select", "ASYNC", "--no-cache", "--quiet", "."],
+            "flake8 + flake8-async": [tools / "flake8", "--select", "ASYNC", "-j",
                                       str(args.jobs or os.cpu_count()), "."],
-            "fixit (UseAsyncSleepInAsyncDef)": ["fixit", "--config-file", str(HERE / "fixit.toml"), "lint", "."],
+            "fixit (UseAsyncSleepInAsyncDef)": [tools / "fixit", "--config-file", str(HERE / "fixit.toml"),
+                                                "lint", "."],
         }
         for name, cmd in others.items():
-            if cmd[0] != sys.executable:
-                # Prefer the tool installed next to this interpreter (the venv's bin/).
-                beside = Path(sys.executable).parent / cmd[0]
-                found = str(beside) if beside.exists() else shutil.which(cmd[0])
-                if found is None:
-                    print(f"  (skipping {name}: {cmd[0]} not installed; pip install -e '.[bench]')")
-                    continue
-                cmd = [found, *cmd[1:]]
-            seconds, _ = timed(cmd, root)
+            seconds, _ = timed([str(part) for part in cmd], root)
             rows.append((name, seconds))
 
     print(f"\n| tool | seconds | lines/s | asyncmigrate warm / tool |")

@@ -117,6 +117,23 @@ class AwaitInLoop(ProjectRule, LintRule):
         ),
         Invalid(
             """
+            import asyncio
+            async def refresh(cached, stale, fetch):
+                rows = list(cached)
+                for key in stale:
+                    rows.append(await fetch(key))
+                return rows
+            """,
+            expected_replacement="""
+            import asyncio
+            async def refresh(cached, stale, fetch):
+                rows = list(cached)
+                rows.extend(await asyncio.gather(*(fetch(key) for key in stale)))
+                return rows
+            """,
+        ),
+        Invalid(
+            """
             async def notify(users, send_email):
                 for user in users:
                     await send_email(user.address)

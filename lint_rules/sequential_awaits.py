@@ -20,7 +20,9 @@ class SequentialAwaits(ProjectRule, LintRule):
 
     A run of two or more statements `name = await call(...)` is reported when no
     call reads a name bound earlier in the run, the calls do not share a receiver
-    (`self.repo.a()` and `self.repo.b()` may serialize on one connection), and none
+    (`self.repo.a()` and `self.repo.b()` may serialize on one connection) nor an
+    object that one is called on and the other is given (`validate(request)`,
+    `request.json()`), and none
     is an ordered operation (`send`, `commit`, `sleep`, ...) or a call on a
     connection, cursor, transaction, stream, queue or lock (methods named like
     `handle_*`, `save*` or `update*` count as ordered too). Bare `await f()`
@@ -76,6 +78,13 @@ class SequentialAwaits(ProjectRule, LintRule):
             async def save(conn, a, b):
                 x = await conn.fetchval(a)
                 y = await conn.fetchval(b)
+            """
+        ),
+        Valid(
+            """
+            async def webhook(self, request):
+                valid = await self.validate(request)
+                payload = await request.json()
             """
         ),
         Valid(
@@ -149,7 +158,16 @@ class SequentialAwaits(ProjectRule, LintRule):
         if name in bound or names_in(call) & bound:
             return False
         mine = receiver(call)
-        return not (mine and any(receiver(c) == mine for _, _, c in run))
+        if mine and any(receiver(c) == mine for _, _, c in run):
+            return False
+        # An object one call is made on and another call is handed
+        # (`validate(request)`, `request.json()`) is shared too.
+        # (`self` reaches every attribute of the object: only an exact shared
+        # receiver counts there.)
+        roots = {r[0] for r in (receiver(c) for _, _, c in run) if r} - {"self", "cls"}
+        if mine and mine[0] not in ("self", "cls") and any(mine[0] in names_in(c) for _, _, c in run):
+            return False
+        return not roots & names_in(call)
 
     def _report_run(self, block: cst.IndentedBlock, run) -> None:
         if len(run) < 2:

@@ -9,7 +9,8 @@ from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.rulebase import ProjectRule, ref_path
-from asyncmigrate.shared_state import SharedState
+from asyncmigrate.reachability import written
+from asyncmigrate.shared_state import SharedState, thread_local_reachability, thread_locals_used
 
 from .contextvar_fix import ContextVarFix
 
@@ -21,7 +22,9 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
 
     The object may be defined in another module (`from app.state import _local`,
     `state._local.user`), or be an instance of a project class that subclasses
-    `threading.local`.
+    `threading.local`. Calls from an `async def` to sync project functions that use
+    one, at any depth, are reported too, with the chain (`greet -> set_locale
+    (threading.local _request)`).
 
     ## Why is this bad?
     A `threading.local` keeps one value per thread. Every task on an event loop runs
@@ -113,6 +116,18 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
         Invalid(
             """
             import threading
+            _local = threading.local()
+            def current_user():
+                return getattr(_local, "user", None)
+            def greeting():
+                return f"hello {current_user()}"
+            async def handle(request):
+                return greeting()
+            """
+        ),
+        Invalid(
+            """
+            import threading
             class RequestState(threading.local):
                 user = None
             state = RequestState()
@@ -124,15 +139,50 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
 
     @classmethod
     def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
-        return bool(summary.get("has_async")) and "local" in text
+        return bool(summary.get("has_async"))
+
+    @classmethod
+    def prepare(cls, project: Project) -> None:
+        if project.has_async_code:
+            thread_local_reachability(project)
 
     def __init__(self) -> None:
         super().__init__()
         self._seen: set[tuple[str | None, str]] = set()
+        self._reach = None
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._seen = set()
+        self._reach = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.in_async_function:
+            return
+        target = self.call_target(node)
+        if target is None or target.kind != "function":
+            return
+        fn = self.project.resolver.function(target.name)
+        if fn is None or fn["is_async"]:
+            return
+        first = written(ref_path(node.func) or [target.qualified])
+        if self.context.module == target.name.partition(":")[0]:
+            SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
+        used = thread_locals_used(self.project, target.name)
+        if used:
+            chain = [f"{first} (threading.local {used[0]})"]
+        else:
+            if self._reach is None:
+                self._reach = thread_local_reachability(self.project)
+            hops = self._reach.chain(target.name)
+            if not hops:
+                return
+            chain = [first, *hops]
+        self.report(
+            node,
+            f"threading.local used via {' -> '.join(chain)}: every task on the event loop "
+            "runs in one thread and shares it; use a contextvars.ContextVar",
+        )
 
     def visit_Name(self, node: cst.Name) -> None:
         self._check(node)

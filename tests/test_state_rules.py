@@ -235,11 +235,18 @@ def test_am302_imported_and_class_state(tmp_path):
 # -- AM303 ---------------------------------------------------------------------
 
 
-def test_am303_thread_local_imported_from_another_module(project_copy):
+def test_am303_thread_local_imported_and_through_sync_helpers(project_copy):
     root = project_copy("thread_local_app")
     findings = lint(root, "AM303", unsafe_fixes=True)
-    assert [(f["path"].split("/")[-1], f["line"], f["fixable"]) for f in findings] == [("views.py", 5, False)]
+    assert [(f["path"].split("/")[-1], f["line"], f["fixable"]) for f in findings] == [
+        ("views.py", 5, False),
+        ("views.py", 6, False),
+        ("views.py", 7, False),
+    ]
     assert "python -m codemods.contextvars . --name tl.state:_request" in findings[0]["message"]
+    # Through the sync helpers of state.py.
+    assert "via set_locale (threading.local _request)" in findings[1]["message"]
+    assert "via current_locale (threading.local _request)" in findings[2]["message"]
 
 
 def test_am303_quiet_in_sync_code_and_on_other_threading_objects(tmp_path):

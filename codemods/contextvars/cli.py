@@ -1,13 +1,16 @@
 """`python -m codemods.contextvars PATH... --name module:GLOBAL`.
 
 Exit status: 0 done (or nothing to do); 1 when a conversion is refused, or with
-`--check` when something would change; 2 on a usage or configuration error.
+`--check` when something would change; 2 on a usage, configuration or internal
+error. Files are written atomically, and only when every file of a conversion
+compiles.
 """
 
 from __future__ import annotations
 
 import difflib
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -16,7 +19,7 @@ from asyncmigrate.analysis import Project
 from asyncmigrate.contextvar_conversion import ConversionRefused, convert
 from asyncmigrate.errors import UsageError
 from asyncmigrate.fileio import atomic_write_bytes
-from asyncmigrate.project import find_root, relpath
+from asyncmigrate.project import find_root
 
 
 @click.command(name="contextvars", context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,6 +81,9 @@ def contextvars_command(
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception:
+        click.echo("internal error:\n" + traceback.format_exc(), err=True)
+        sys.exit(2)
 
     if diff or check:
         for rel, new in sorted(changed.items()):
