@@ -151,10 +151,19 @@ class AsyncApiCatalogue:
         self.returns: dict[str, str] = {
             norm(k): norm(v) for k, v in data["returns"].items()
         }
+        self.loop_runners = NameSet(norm(n) for n in data["loop_runners"]["names"])
         decorators = data["decorators"]
         self._decorator_effects = [
             (NameSet(decorators[kind]), kind) for kind in ("preserve", "to_sync", "to_async", "not_called")
         ]
+
+    def is_loop_runner(self, name: str) -> bool:
+        """Whether calling `name` runs an event loop until a coroutine completes."""
+        name = self.normalize(name)
+        return name in self.loop_runners or name.rsplit(".", 1)[-1] in (
+            "run_until_complete",
+            "run_forever",
+        )
 
     def decorator_effect(self, name: str) -> str | None:
         """What a decorator does to calls of what it wraps: "preserve", "to_sync",

@@ -112,10 +112,13 @@ class ProjectRule:
     #: fixes that change behaviour run only with --unsafe-fixes
     UNSAFE_FIX: ClassVar[bool] = False
 
+    #: every finding is inside an `async def`: files without one are never parsed
+    NEEDS_ASYNC_DEF: ClassVar[bool] = False
+
     @classmethod
     def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
         """A cheap check before parsing: False when the file cannot have findings."""
-        return True
+        return not cls.NEEDS_ASYNC_DEF or bool(summary.get("has_async"))
 
     @classmethod
     def prepare(cls, project: Project) -> None:

@@ -448,20 +448,6 @@ def rebinding_reachability(project: "Project") -> "Reachability":
 
 
 #: Calls that run an event loop until a coroutine finishes.
-LOOP_RUNNERS = frozenset(
-    {
-        "asyncio.run",
-        "asyncio.runners.run",
-        "asyncio.Runner.run",
-        "asyncio.AbstractEventLoop.run_until_complete",
-        "asyncio.AbstractEventLoop.run_forever",
-        "asgiref.sync.async_to_sync",
-        "asgiref.sync.AsyncToSync",
-        "anyio.run",
-        "trio.run",
-    }
-)
-_LOOP_METHODS = ("run_until_complete", "run_forever")
 
 
 def loop_runner(project: "Project", site) -> str | None:
@@ -473,7 +459,7 @@ def loop_runner(project: "Project", site) -> str | None:
     from .reachability import written
 
     callee = site.callee
-    if callee is not None and callee.kind == "external" and callee.name in LOOP_RUNNERS:
+    if callee is not None and callee.kind == "external" and project.catalogue.is_loop_runner(callee.name):
         return callee.name
     if callee is not None and callee.kind == "function":
         # `@async_to_sync` (the catalogue's "to_sync" decorators): calling the
@@ -481,8 +467,6 @@ def loop_runner(project: "Project", site) -> str | None:
         if any(project.catalogue.decorator_effect(d) == "to_sync" for d in project.decorators(callee.name)):
             return f"{written(site.path)} (@async_to_sync)"
         return None
-    if site.path and site.path[-1] in _LOOP_METHODS and (callee is None or callee.kind == "external"):
-        return written(site.path)
     return None
 
 

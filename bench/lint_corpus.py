@@ -106,7 +106,7 @@ def main() -> None:
             seconds, _ = timed([str(part) for part in cmd], root)
             rows.append((name, seconds))
 
-    print(f"\n| tool | seconds | lines/s | asyncmigrate warm / tool |")
+    print("\n| tool | seconds | lines/s | asyncmigrate warm / tool |")
     print("|---|---:|---:|---:|")
     for name, seconds in rows:
         ratio = warm / seconds if seconds else float("nan")

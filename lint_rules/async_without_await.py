@@ -7,7 +7,6 @@ from typing import Any
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
-from asyncmigrate.analysis import Project
 from asyncmigrate.rulebase import ProjectRule
 
 
@@ -46,6 +45,7 @@ class AsyncWithoutAwait(ProjectRule, LintRule):
     """
 
     CODE = "AM503"
+    NEEDS_ASYNC_DEF = True
     DEFAULT_ENABLED = False
 
     VALID = [
@@ -112,9 +112,6 @@ class AsyncWithoutAwait(ProjectRule, LintRule):
         ),
     ]
 
-    @classmethod
-    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
-        return bool(summary.get("has_async"))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)

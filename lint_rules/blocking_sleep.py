@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncmigrate.catalogue import BlockingEntry
+from asyncmigrate.import_edits import edit_imports
 from asyncmigrate.index.values import Value
 
 from .blocking_call import BlockingCallRule
@@ -165,13 +164,8 @@ class BlockingSleep(BlockingCallRule, LintRule):
         )
         module = self._module.deep_replace(call, awaited)
         assert isinstance(module, cst.Module)
-        context = CodemodContext()
-        AddImportsVisitor.add_needed_import(context, "asyncio")
         imported = _import_of(call.func)
-        if imported is not None:
-            RemoveImportsVisitor.remove_unused_import(context, *imported)
-        module = AddImportsVisitor(context).transform_module(module)
-        return RemoveImportsVisitor(context).transform_module(module)
+        return edit_imports(module, add=["asyncio"], remove=[imported] if imported else [])
 
 
 def _import_of(func: cst.BaseExpression) -> tuple[str, str | None, str | None] | None:

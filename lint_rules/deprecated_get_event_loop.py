@@ -6,10 +6,9 @@ from typing import Any
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.import_edits import edit_imports
 from asyncmigrate.rulebase import ProjectRule
 
 _GET_EVENT_LOOP = {"asyncio.get_event_loop", "asyncio.events.get_event_loop"}
@@ -200,13 +199,10 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
             replaced = node.with_changes(func=cst.parse_expression("asyncio.get_running_loop"))
             module = self._module.deep_replace(node, replaced)
             assert isinstance(module, cst.Module)
-            context = CodemodContext()
-            AddImportsVisitor.add_needed_import(context, "asyncio")
-            RemoveImportsVisitor.remove_unused_import(
-                context, "asyncio", "get_event_loop", func.value if func.value != "get_event_loop" else None
+            asname = func.value if func.value != "get_event_loop" else None
+            module = edit_imports(
+                module, add=["asyncio"], remove=[("asyncio", "get_event_loop", asname)]
             )
-            module = AddImportsVisitor(context).transform_module(module)
-            module = RemoveImportsVisitor(context).transform_module(module)
             self.report_with_module_fix(node, message, module)
             return
         self.report(node, message)

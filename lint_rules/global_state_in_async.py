@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
@@ -78,6 +77,7 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
     """
 
     CODE = "AM301"
+    NEEDS_ASYNC_DEF = True
     AUTOFIX = True
     UNSAFE_FIX = True
 
@@ -164,9 +164,6 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
         ),
     ]
 
-    @classmethod
-    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
-        return bool(summary.get("has_async"))
 
     @classmethod
     def prepare(cls, project: Project) -> None:

@@ -10,9 +10,8 @@ operation is in progress"), and some operations exist to be ordered (`send`,
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
+from asyncmigrate.import_edits import edit_imports
 from asyncmigrate.rulebase import ref_path
 
 #: Methods whose calls are ordered by nature (streams, transactions, pacing, locks).
@@ -116,6 +115,4 @@ def with_asyncio(module: cst.CSTNode, summary: dict | None) -> cst.Module:
     assert isinstance(module, cst.Module)
     if summary is not None and summary.get("imports", {}).get("asyncio") == "asyncio":
         return module
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, "asyncio")
-    return AddImportsVisitor(context).transform_module(module)
+    return edit_imports(module, add=["asyncio"])

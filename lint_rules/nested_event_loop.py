@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
@@ -58,6 +57,7 @@ class NestedEventLoop(ProjectRule, LintRule):
     """
 
     CODE = "AM401"
+    NEEDS_ASYNC_DEF = True
 
     VALID = [
         Valid(
@@ -119,9 +119,6 @@ class NestedEventLoop(ProjectRule, LintRule):
         ),
     ]
 
-    @classmethod
-    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
-        return bool(summary.get("has_async"))
 
     @classmethod
     def prepare(cls, project: Project) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
@@ -65,6 +64,7 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
     """
 
     CODE = "AM303"
+    NEEDS_ASYNC_DEF = True
     AUTOFIX = True
     UNSAFE_FIX = True
 
@@ -137,9 +137,6 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
         ),
     ]
 
-    @classmethod
-    def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
-        return bool(summary.get("has_async"))
 
     @classmethod
     def prepare(cls, project: Project) -> None:

@@ -50,6 +50,7 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
     """
 
     CODE = "AM101"
+    NEEDS_ASYNC_DEF = True
 
     VALID = [
         Valid(
@@ -211,9 +212,6 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
     def wants_scope(self) -> bool:
         return self.in_async_function
 
-    @classmethod
-    def wants_file(cls, project, summary, text) -> bool:
-        return bool(summary.get("has_async"))
 
     def on_misuse(self, call: cst.Call, target: Value, use: Use) -> None:
         name = self.describe_target(target)
