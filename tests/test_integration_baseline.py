@@ -21,7 +21,7 @@ def baselined(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(FIXTURES / "demo", demo, ignore=shutil.ignore_patterns(".asyncmigrate_cache"))
     written = run_cli("shop", "--write-baseline", "baseline.json", cwd=demo)
     assert written.returncode == 0, written.stderr
-    assert written.stdout == "All checks passed (9 files checked).\n"
+    assert written.stdout == "All checks passed (10 files checked).\n"
     count = len(json.loads((demo / "baseline.json").read_text())["findings"])
     assert count >= 13  # tests/test_lint_demo.py pins the demo's findings
     assert f"Wrote {count} findings to the baseline baseline.json." in written.stderr
@@ -84,7 +84,7 @@ def test_fixed_findings_are_reported_with_a_refresh_hint(demo):
     edit(demo / ORDERS, DROPPED, DROPPED.replace("self.audit", "await self.audit"))
     result = run_cli("shop", "--baseline", "baseline.json", cwd=demo)
     assert result.returncode == 0
-    assert result.stdout == "All checks passed (9 files checked).\n"
+    assert result.stdout == "All checks passed (10 files checked).\n"
     assert "1 baselined finding no longer reported (fixed):" in result.stderr
     assert f"{ORDERS}: AM101 in OrderService.place: coroutine" in result.stderr
     assert "--write-baseline baseline.json" in result.stderr

@@ -175,8 +175,8 @@ def test_exit_status_in_every_format(tmp_path, fmt):
 def test_fix_prints_what_it_fixed_and_keeps_stdout_to_the_format(project_copy):
     demo = project_copy("demo")
     result = run_cli("shop/services/orders.py", "--fix", "--format", "json", cwd=demo)
-    assert result.returncode == 0
-    assert json.loads(result.stdout) == []
+    assert result.returncode == 1  # the AM250 has no fix and remains
+    assert [f["code"] for f in json.loads(result.stdout)] == ["AM250"]
     assert result.stderr.splitlines() == [
         "fixed 4 in shop/services/orders.py",
         "  18:9: AM101 coroutine `shop.db.base.Repository.save()` is never awaited: its result is dropped",

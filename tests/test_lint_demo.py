@@ -17,6 +17,7 @@ EXPECTED = [
     ("shop/services/orders.py", 19, 12, "AM101"),  # notify.send_email() as an `if` test
     ("shop/services/orders.py", 21, 9, "AM101"),  # `from .notify import send_email as mail`
     ("shop/services/orders.py", 33, 16, "AM101"),  # repo: UserRepo annotation; inherited fetch
+    ("shop/services/orders.py", 46, 25, "AM250"),  # function-local import; blocks two calls down
     ("shop/streams.py", 17, 5, "AM104"),  # with asyncio.Lock()
     ("shop/streams.py", 19, 5, "AM104"),  # for over an async generator method
     ("shop/streams.py", 23, 5, "AM104"),  # with an @asynccontextmanager function
@@ -65,7 +66,7 @@ def test_paths_are_joined_as_given(project_copy):
 def test_fix_gives_expected_tree_compiles_and_is_idempotent(project_copy):
     demo = project_copy("demo")
     first = run_cli("shop", "--fix", cwd=demo)
-    assert first.returncode == 1  # AM102 and AM103 have no fix and remain
+    assert first.returncode == 1  # AM102, AM103 and AM250 have no fix and remain
     assert "fixed 4 in shop/services/orders.py" in first.stderr
     expected_root = FIXTURES / "demo_fixed" / "shop"
     expected = sorted(p.relative_to(expected_root) for p in expected_root.rglob("*.py"))
@@ -77,7 +78,7 @@ def test_fix_gives_expected_tree_compiles_and_is_idempotent(project_copy):
         assert text == (expected_root / rel).read_text(), rel
         compile(text, str(rel), "exec")
     remaining = json.loads(run_cli("shop", "--format", "json", cwd=demo).stdout)
-    assert sorted({f["code"] for f in remaining}) == ["AM102", "AM103"]
+    assert sorted({f["code"] for f in remaining}) == ["AM102", "AM103", "AM250"]
     before = {rel: (actual_root / rel).read_bytes() for rel in expected}
     second = run_cli("shop", "--fix", cwd=demo)
     assert "fixed" not in second.stderr
