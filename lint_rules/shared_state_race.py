@@ -239,16 +239,7 @@ class _Analysis:
         return None
 
     def _is_global_name(self, name: str) -> bool:
-        summary = self.project.index.module(self.module) or {}
-        functions = summary.get("functions", {})
-        fn = functions.get(self.scope) if self.scope else None
-        while fn is not None:
-            if name in fn.get("global_decls", ()):
-                return True
-            if name in fn["local_names"] or any(p["name"] == name for p in fn["params"]):
-                return False
-            fn = functions.get(fn["parent"]) if fn["parent"] else None
-        return True
+        return self.project.resolver.is_module_global(self.module, self.scope, name)
 
     def is_lock(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Call):

@@ -236,13 +236,4 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
         return None
 
     def _is_global_name(self, name: str) -> bool:
-        summary = self.project.index.module(self.context.module) or {}
-        functions = summary.get("functions", {})
-        fn = functions.get(self.index_scope) if self.index_scope else None
-        while fn is not None:
-            if name in fn.get("global_decls", ()):
-                return True
-            if name in fn["local_names"] or any(p["name"] == name for p in fn["params"]):
-                return False
-            fn = functions.get(fn["parent"]) if fn["parent"] else None
-        return True
+        return self.project.resolver.is_module_global(self.context.module, self.index_scope, name)

@@ -139,6 +139,21 @@ class Resolver:
             fn = functions.get(fn["parent"]) if fn["parent"] else None
         return self.module_attribute(module, name, depth)
 
+    def is_module_global(self, module: str, scope: str | None, name: str) -> bool:
+        """Whether `name` used inside function `scope` means the module's global:
+        no enclosing function binds it (as a local or parameter) unless it is
+        declared `global` there."""
+        summary = self.index.module(module) or {}
+        functions = summary.get("functions", {})
+        fn = functions.get(scope) if scope else None
+        while fn is not None:
+            if name in fn.get("global_decls", ()):
+                return True
+            if name in fn["local_names"] or any(p["name"] == name for p in fn["params"]):
+                return False
+            fn = functions.get(fn["parent"]) if fn["parent"] else None
+        return True
+
     def module_attribute(self, module: str, name: str, depth: int = 0) -> Value | None:
         """A module-level name of a project module, as `from module import name` sees it."""
         if depth >= _MAX_DEPTH:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.contextvar_conversion import ConversionRefused, convert
-from asyncmigrate.errors import UsageError
+from asyncmigrate.errors import UsageError, command_errors
 from asyncmigrate.fileio import atomic_write_bytes
 from asyncmigrate.project import find_root
 
@@ -44,7 +43,7 @@ def contextvars_command(
 ) -> None:
     """Convert module globals (and threading.local objects) in PATHS to ContextVars,
     rewriting every read, write and `from mod import NAME` importer in the project."""
-    try:
+    with command_errors():
         for path in paths:
             if not path.exists():
                 raise UsageError(f"no such file or directory: {path}")
@@ -75,15 +74,6 @@ def contextvars_command(
                 f"({len(conversion.changes)} file(s))",
                 err=True,
             )
-    except UsageError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception:
-        click.echo("internal error:\n" + traceback.format_exc(), err=True)
-        sys.exit(2)
 
     if diff or check:
         for rel, new in sorted(changed.items()):
