@@ -44,11 +44,22 @@ FILES = {
                 return super().name()
             async def close(self): ...
         """,
+    "app/exported.py": """
+        __all__ = ["shown"]
+        def shown(): ...
+        def hidden(): ...
+        """,
+    "app/private.py": """
+        def _internal(): ...
+        def public(): ...
+        """,
     "app/helpers.py": """
         from typing import Optional
         from .db import repo as repo_mod
         from . import Repo
         from .db.repo import *
+        from .exported import *
+        from .private import *
 
         def make() -> "Repo": ...
 
@@ -145,6 +156,11 @@ def value(project: Project, module: str, scope: str | None, expr: str):
         # package re-export (`from . import Repo` where app/__init__ re-exports it)
         (None, "Repo", Value("class", "app.db.repo:Repo")),
         (None, "repo_mod", Value("module", "app.db.repo")),
+        # `import *` takes `__all__`, or else the names without a leading underscore
+        (None, "shown", Value("function", "app.exported:shown")),
+        (None, "hidden", None),
+        (None, "public", Value("function", "app.private:public")),
+        (None, "_internal", None),
     ],
 )
 def test_project_resolution(project, scope, expr, expected):
@@ -179,12 +195,12 @@ def test_external_resolution(project, scope, expr, expected):
 def test_call_graph_sites(project):
     sites = project.call_graph.calls_from("app.helpers:Service.run")
     assert [(s.line, s.callee.name if s.callee else None) for s in sites] == [
-        (18, "app.db.base:Base.load"),
-        (19, "app.db.repo:Repo.close"),
-        (20, "app.db.repo:Repo.name"),
-        (21, "app.db.base:Base.load"),
-        (21, "app.helpers:make"),
-        (22, "app.db.repo:Repo.close"),
+        (20, "app.db.base:Base.load"),
+        (21, "app.db.repo:Repo.close"),
+        (22, "app.db.repo:Repo.name"),
+        (23, "app.db.base:Base.load"),
+        (23, "app.helpers:make"),
+        (24, "app.db.repo:Repo.close"),
     ]
     family = project.call_graph.method_family("app.db.base:Base.name")
     assert family == {"app.db.base:Base.name", "app.db.repo:Repo.name"}

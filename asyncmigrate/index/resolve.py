@@ -178,7 +178,7 @@ class Resolver:
         if summary.get("is_package") and self.index.module(submodule) is not None:
             return Value("module", self.canonical_module(submodule))
         for star in summary["star_imports"]:
-            if depth < _MAX_DEPTH and self.index.module(star) is not None:
+            if depth < _MAX_DEPTH and _star_exports(self.index.module(star), name):
                 found = self.module_attribute(star, name, depth + 1)
                 if found is not None:
                     return found
@@ -375,6 +375,15 @@ class Resolver:
         """The function id that `instance.name` finds, if a project method."""
         value = self._class_attribute(cid, name, False, None, 0)
         return value.name if value is not None and value.kind == "function" else None
+
+
+def _star_exports(summary: dict[str, Any] | None, name: str) -> bool:
+    """Whether `from module import *` binds `name`: the names in `__all__`, or
+    else every name not starting with an underscore."""
+    if summary is None:
+        return False
+    exports = summary.get("exports")
+    return name in exports if exports is not None else not name.startswith("_")
 
 
 _BUILTINS = frozenset(

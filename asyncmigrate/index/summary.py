@@ -36,7 +36,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
-SCHEMA = 5
+SCHEMA = 6
 
 def ref_path(node: ast.AST) -> list[str] | None:
     """The reference path of an expression, or None when it is not a plain reference."""
@@ -143,6 +143,8 @@ class ModuleSummarizer(ast.NodeVisitor):
         # Scope stack entries: ("class", qualname) or ("function", _FunctionState)
         self._scopes: list[tuple[str, Any]] = []
         self.has_async = False
+        #: `__all__` when it is a literal list of names: what `import *` takes
+        self.exports: list[str] | None = None
         #: (class qualname, attribute) pairs whose type comes from an annotation
         self._annotated: set[tuple[str, str]] = set()
         #: calls made by top-level code (including `if __name__ == "__main__":`)
@@ -445,6 +447,10 @@ class ModuleSummarizer(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        if not self._scopes and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            self.exports = _string_list(node.value)
         self._record_value_ref(node.value)
         self.visit(node.value)
         texpr = type_expr(node.value)
@@ -604,6 +610,15 @@ class ModuleSummarizer(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _string_list(node: ast.AST) -> list[str] | None:
+    """The strings of a literal list or tuple of string constants, else None."""
+    if isinstance(node, (ast.List, ast.Tuple)) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+    ):
+        return [e.value for e in node.elts]  # type: ignore[attr-defined]
+    return None
+
+
 def _value_args(node: ast.Call) -> Iterable[ast.AST]:
     for arg in node.args:
         yield arg.value if isinstance(arg, ast.Starred) else arg
@@ -645,6 +660,7 @@ def _summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[
         "is_package": is_package,
         "imports": summarizer.imports,
         "star_imports": summarizer.star_imports,
+        "exports": summarizer.exports,
         "functions": summarizer.functions,
         "classes": summarizer.classes,
         "globals": summarizer.globals,
