@@ -428,34 +428,71 @@ def reachability(project: "Project", name: str, key: str, leaf) -> "Reachability
     return found[1]
 
 
-def rebinding_reachability(project: "Project") -> "Reachability":
-    """Sync functions that reach a function rebinding a global (AM301's chains)."""
-    from .reachability import written
+def is_sync_project_function(project: "Project", value) -> bool:
+    if value is None or value.kind != "function":
+        return False
+    fn = project.resolver.function(value.name)
+    return fn is not None and not fn["is_async"]
 
+
+def rebinding_label(project: "Project") -> "Callable[[str], str | None]":
+    """What sync function `fid` itself does to shared state: `global NAME`, or None."""
     state = SharedState.of(project)
 
-    def leaf(site) -> str | None:
-        callee = site.callee
-        if callee is None or callee.kind != "function":
-            return None
-        fn = project.resolver.function(callee.name)
-        if fn is None or fn["is_async"]:
-            return None
-        rebinds = state.rebindings(callee.name)
-        return f"{written(site.path)} (global {rebinds[0].name})" if rebinds else None
+    def label(fid: str) -> str | None:
+        rebinds = state.rebindings(fid)
+        return f"global {rebinds[0].name}" if rebinds else None
 
+    return label
+
+
+def thread_local_label(project: "Project") -> "Callable[[str], str | None]":
+    """What sync function `fid` itself uses: `threading.local NAME`, or None."""
+
+    def label(fid: str) -> str | None:
+        used = thread_locals_used(project, fid)
+        return f"threading.local {used[0]}" if used else None
+
+    return label
+
+
+def _direct_use_leaf(project: "Project", label: "Callable[[str], str | None]"):
+    """A leaf test for `Reachability`: a call to a sync function that `label` names."""
+    from .reachability import written
+
+    def leaf(site) -> str | None:
+        if not is_sync_project_function(project, site.callee):
+            return None
+        what = label(site.callee.name)
+        return f"{written(site.path)} ({what})" if what else None
+
+    return leaf
+
+
+def usage_chain(
+    fid: str,
+    first: str,
+    label: "Callable[[str], str | None]",
+    reach: "Callable[[], Reachability]",
+) -> list[str] | None:
+    """The chain a message shows for a call (written `first`) to sync function `fid`:
+    what `fid` does itself, else the shortest chain below it; None when neither."""
+    what = label(fid)
+    if what:
+        return [f"{first} ({what})"]
+    hops = reach().chain(fid)
+    return [first, *hops] if hops else None
+
+
+def rebinding_reachability(project: "Project") -> "Reachability":
+    """Sync functions that reach a function rebinding a global (AM301's chains)."""
+    leaf = _direct_use_leaf(project, rebinding_label(project))
     return reachability(project, "global_rebinding_reachability", "am301-2", leaf)
 
 
-#: Calls that run an event loop until a coroutine finishes.
-
-
 def loop_runner(project: "Project", site) -> str | None:
-    """The label of a call that starts an event loop (`asyncio.run`), or None.
-
-    `loop.run_until_complete` is matched by name when the receiver's type is
-    unknown: no other API uses that name.
-    """
+    """The label of a call that starts an event loop (`asyncio.run`, a resolved
+    `*.run_until_complete`, an `@async_to_sync` function), or None."""
     from .reachability import written
 
     callee = site.callee
@@ -520,16 +557,5 @@ def thread_locals_used(project: "Project", fid: str) -> list[str]:
 
 def thread_local_reachability(project: "Project") -> "Reachability":
     """Sync functions that reach a function using a `threading.local()` (AM303)."""
-    from .reachability import written
-
-    def leaf(site) -> str | None:
-        callee = site.callee
-        if callee is None or callee.kind != "function":
-            return None
-        fn = project.resolver.function(callee.name)
-        if fn is None or fn["is_async"]:
-            return None
-        used = thread_locals_used(project, callee.name)
-        return f"{written(site.path)} (threading.local {used[0]})" if used else None
-
+    leaf = _direct_use_leaf(project, thread_local_label(project))
     return reachability(project, "thread_local_reachability", "am303-1", leaf)

@@ -13,8 +13,11 @@ from asyncmigrate.shared_state import (
     SharedState,
     is_cache_name,
     is_configuring_name,
+    is_sync_project_function,
+    rebinding_label,
     rebinding_reachability,
     rebound_global,
+    usage_chain,
 )
 
 from .contextvar_fix import ContextVarFix
@@ -174,12 +177,10 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
         super().__init__()
         #: per function: names declared `global`, and the `if` tests around us
         self._frames: list[tuple[set[str], list[cst.BaseExpression]]] = []
-        self._reach = None
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._frames = []
-        self._reach = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
@@ -248,25 +249,14 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
         if not self._checked_function():
             return
         target = self.call_target(node)
-        if target is None or target.kind != "function":
+        if not is_sync_project_function(self.project, target):
             return
-        fn = self.project.resolver.function(target.name)
-        if fn is None or fn["is_async"]:
-            return
-        first = written(ref_path(node.func) or [target.qualified])
-        state = SharedState.of(self.project)
         if self.context.module == target.name.partition(":")[0]:
-            state.facts(self.context.module, source=lambda: self._module.bytes)
-        rebinds = state.rebindings(target.name)
-        if rebinds:
-            chain = [f"{first} (global {rebinds[0].name})"]
-        else:
-            if self._reach is None:
-                self._reach = rebinding_reachability(self.project)
-            hops = self._reach.chain(target.name)
-            if not hops:
-                return
-            chain = [first, *hops]
+            SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
+        first = written(ref_path(node.func) or [target.qualified])
+        chain = usage_chain(target.name, first, rebinding_label(self.project), lambda: rebinding_reachability(self.project))
+        if not chain:
+            return
         owner = rebound_global(self.project, target.name)
         hint = (
             f" (`python -m codemods.contextvars . --name {owner[0]}:{owner[1]}`)" if owner else ""

@@ -125,14 +125,6 @@ class NestedEventLoop(ProjectRule, LintRule):
         if project.has_async_code:
             loop_reachability(project)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._reach = None
-
-    def visit_Module(self, node: cst.Module) -> None:
-        super().visit_Module(node)
-        self._reach = None
-
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
             return
@@ -159,9 +151,7 @@ class NestedEventLoop(ProjectRule, LintRule):
             suffix = "()"
         else:
             return
-        if self._reach is None:
-            self._reach = loop_reachability(self.project)
-        chain = self._reach.chain(fid)
+        chain = loop_reachability(self.project).chain(fid)
         if not chain:
             return
         self.report(

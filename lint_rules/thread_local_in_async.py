@@ -9,7 +9,13 @@ from fixit import Invalid, LintRule, Valid
 from asyncmigrate.analysis import Project
 from asyncmigrate.rulebase import ProjectRule, ref_path
 from asyncmigrate.reachability import written
-from asyncmigrate.shared_state import SharedState, thread_local_reachability, thread_locals_used
+from asyncmigrate.shared_state import (
+    SharedState,
+    is_sync_project_function,
+    thread_local_label,
+    thread_local_reachability,
+    usage_chain,
+)
 
 from .contextvar_fix import ContextVarFix
 
@@ -146,35 +152,23 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
     def __init__(self) -> None:
         super().__init__()
         self._seen: set[tuple[str | None, str]] = set()
-        self._reach = None
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._seen = set()
-        self._reach = None
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
             return
         target = self.call_target(node)
-        if target is None or target.kind != "function":
+        if not is_sync_project_function(self.project, target):
             return
-        fn = self.project.resolver.function(target.name)
-        if fn is None or fn["is_async"]:
-            return
-        first = written(ref_path(node.func) or [target.qualified])
         if self.context.module == target.name.partition(":")[0]:
             SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
-        used = thread_locals_used(self.project, target.name)
-        if used:
-            chain = [f"{first} (threading.local {used[0]})"]
-        else:
-            if self._reach is None:
-                self._reach = thread_local_reachability(self.project)
-            hops = self._reach.chain(target.name)
-            if not hops:
-                return
-            chain = [first, *hops]
+        first = written(ref_path(node.func) or [target.qualified])
+        chain = usage_chain(target.name, first, thread_local_label(self.project), lambda: thread_local_reachability(self.project))
+        if not chain:
+            return
         self.report(
             node,
             f"threading.local used via {' -> '.join(chain)}: every task on the event loop "
