@@ -18,7 +18,7 @@ from .config import Config, load_config
 from .index.resolve import Resolver
 from .index.store import ProjectIndex
 from .index.values import Value, split_id
-from .project import find_root, module_names, relpath
+from .project import module_names, relpath
 
 if TYPE_CHECKING:
     from .callgraph import CallGraph
@@ -56,10 +56,6 @@ class Project:
         if config is None:
             config = load_config(root, config_file)
         return cls(config, ProjectIndex.build(config, use_cache=use_cache, jobs=jobs))
-
-    @classmethod
-    def for_path(cls, path: Path, **kwargs: Any) -> "Project":
-        return cls.load(find_root(path), **kwargs)
 
     @classmethod
     def for_snippet(cls, root: Path) -> "Project":

@@ -29,12 +29,6 @@ class Value(NamedTuple):
         """The dotted qualified name used for catalogue and configuration lookups."""
         return self.name.replace(":", ".")
 
-    def is_project_function(self) -> bool:
-        return self.kind == "function"
-
-
-UNKNOWN = None
-
 
 def split_id(ident: str) -> tuple[str, str]:
     """`pkg.mod:Cls.meth` -> (`pkg.mod`, `Cls.meth`)."""
