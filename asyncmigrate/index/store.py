@@ -54,6 +54,11 @@ class ProjectIndex:
     derived: dict[str, Any] = field(default_factory=dict)
     #: False under --no-cache: derived results then stay in memory too
     use_cache: bool = True
+    #: the cache entries as on disk, and the fingerprint they have (derived
+    #: results are written only while the index still agrees with the disk)
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _disk_fingerprint: str = ""
+    _fingerprint: str | None = field(default=None, repr=False)
 
     def module(self, name: str) -> dict[str, Any] | None:
         return self.by_name.get(name)
@@ -78,13 +83,20 @@ class ProjectIndex:
 
     @property
     def fingerprint(self) -> str:
-        """A hash of every file's content: the key for whole-project analyses."""
-        digest = hashlib.blake2b(digest_size=16)
-        for rel in sorted(self.hashes):
-            digest.update(f"{rel}\0{self.hashes[rel]}\n".encode())
-        return digest.hexdigest()
+        """A hash of every file's content: the key for whole-project analyses.
+
+        Rules ask for it per call site, so it is computed once per state of
+        `hashes` (`_add` is the one place that follows a change to them).
+        """
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for rel in sorted(self.hashes):
+                digest.update(f"{rel}\0{self.hashes[rel]}\n".encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     def _add(self, rel: str, names: list[str], summary: dict[str, Any]) -> None:
+        self._fingerprint = None
         self.by_path[rel] = summary
         for name in names:
             # The canonical name wins over another file's alternative name.
@@ -132,31 +144,29 @@ class ProjectIndex:
             index._add(rel, names, summary)
             entries[rel] = {"hash": digest, "summary": summary}
             index.stats.parsed += 1
-        if cache.get("fingerprint") == index.fingerprint:
+        index._entries = entries
+        index._disk_fingerprint = index.fingerprint
+        if cache.get("fingerprint") == index._disk_fingerprint:
             index.derived = cache.get("derived", {})
         if use_cache and (todo or set(cached_files) != set(entries)):
-            index._write_cache(entries)
+            index._write_cache()
         return index
 
-    def _write_cache(self, entries: dict[str, dict[str, Any]]) -> None:
+    def _write_cache(self) -> None:
         payload = {
             "key": _CACHE_KEY,
-            "fingerprint": self.fingerprint,
-            "files": entries,
+            "fingerprint": self._disk_fingerprint,
+            "files": self._entries,
             "derived": self.derived,
         }
         _write_cache(self.root, payload)
 
     def save_derived(self, name: str, value: Any) -> None:
-        """Cache a whole-project analysis result with the index it was computed from."""
+        """Cache a whole-project analysis result with the index it was computed from
+        (not when an overlay made the index differ from the files on disk)."""
         self.derived[name] = value
-        if not self.use_cache:
-            return
-        cache = _read_cache(self.root)
-        if cache.get("fingerprint") != self.fingerprint:
-            return
-        cache["derived"] = self.derived
-        _write_cache(self.root, cache)
+        if self.use_cache and self._entries and self.fingerprint == self._disk_fingerprint:
+            self._write_cache()
 
 
 def _read_cache(root: Path) -> dict[str, Any]:
