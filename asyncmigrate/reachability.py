@@ -23,9 +23,10 @@ are unchanged.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable
 
 from .callgraph import CallSite
+from .index.refpath import written
 from .index.values import Value, split_id
 
 if TYPE_CHECKING:
@@ -37,14 +38,6 @@ LeafTest = Callable[[CallSite], "str | None"]
 
 #: Bump when the search changes: cached results of an older one are stale.
 _VERSION = 4
-
-
-def written(path: Iterable[str]) -> str:
-    """A reference path as the source wrote it: `["Repo", "()", "load"]` -> `Repo().load`."""
-    text = ""
-    for segment in path:
-        text += segment if segment == "()" or not text else f".{segment}"
-    return text
 
 
 class Reachability:

@@ -458,7 +458,7 @@ def thread_local_label(project: "Project") -> "Callable[[str], str | None]":
 
 def _direct_use_leaf(project: "Project", label: "Callable[[str], str | None]"):
     """A leaf test for `Reachability`: a call to a sync function that `label` names."""
-    from .reachability import written
+    from .index.refpath import written
 
     def leaf(site) -> str | None:
         if not is_sync_project_function(project, site.callee):
@@ -493,7 +493,7 @@ def rebinding_reachability(project: "Project") -> "Reachability":
 def loop_runner(project: "Project", site) -> str | None:
     """The label of a call that starts an event loop (`asyncio.run`, a resolved
     `*.run_until_complete`, an `@async_to_sync` function), or None."""
-    from .reachability import written
+    from .index.refpath import written
 
     callee = site.callee
     if callee is not None and callee.kind == "external" and project.catalogue.is_loop_runner(callee.name):

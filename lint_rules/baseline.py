@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from asyncmigrate.diagnostics import Diagnostic
+from lint_rules.diagnostics import Diagnostic
 from asyncmigrate.errors import UsageError
 from asyncmigrate.fileio import atomic_write_bytes
 

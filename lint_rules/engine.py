@@ -21,8 +21,8 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.diagnostics import PARSE_ERROR, Diagnostic, TextEdit
-from asyncmigrate.rulebase import FileContext, ProjectContextProvider
+from lint_rules.diagnostics import PARSE_ERROR, Diagnostic, TextEdit
+from lint_rules.rule import FileContext, ProjectContextProvider
 
 from .suppression import Suppressions
 

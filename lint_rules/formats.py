@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from asyncmigrate import __version__
-from asyncmigrate.diagnostics import PARSE_ERROR, Diagnostic
+from lint_rules.diagnostics import PARSE_ERROR, Diagnostic
 
 from . import ALL_RULES
 from . import docs

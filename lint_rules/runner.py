@@ -18,7 +18,7 @@ from typing import Sequence
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.config import Config, load_config
-from asyncmigrate.diagnostics import PARSE_ERROR, Diagnostic
+from lint_rules.diagnostics import PARSE_ERROR, Diagnostic
 from asyncmigrate.errors import UsageError
 from asyncmigrate.fileio import atomic_write_bytes
 from asyncmigrate.project import collect_targets, find_root, relpath

@@ -36,26 +36,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
+from .refpath import ast_ref_path
+
 SCHEMA = 6
-
-def ref_path(node: ast.AST) -> list[str] | None:
-    """The reference path of an expression, or None when it is not a plain reference."""
-    segments: list[str] = []
-    while True:
-        if isinstance(node, ast.Name):
-            segments.append(node.id)
-            break
-        if isinstance(node, ast.Attribute):
-            segments.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Call):
-            segments.append("()")
-            node = node.func
-        else:
-            return None
-    segments.reverse()
-    return segments
-
 
 def annotation_name(node: ast.AST | None) -> str | None:
     """The class an annotation names, unwrapping Optional, `X | None` and quotes."""
@@ -70,7 +53,7 @@ def annotation_name(node: ast.AST | None) -> str | None:
         sides = [s for s in (node.left, node.right) if not _is_none(s)]
         return annotation_name(sides[0]) if len(sides) == 1 else None
     if isinstance(node, ast.Subscript):
-        outer = ref_path(node.value)
+        outer = ast_ref_path(node.value)
         if outer and outer[-1] in ("Optional", "Annotated", "Final", "ClassVar"):
             inner = node.slice
             if isinstance(inner, ast.Tuple):
@@ -82,7 +65,7 @@ def annotation_name(node: ast.AST | None) -> str | None:
         if outer and "()" not in outer and outer[-1] not in ("type", "Type", "Callable", "Literal"):
             return ".".join(outer)  # a generic: `Pool[Any]` is a Pool
         return None
-    path = ref_path(node)
+    path = ast_ref_path(node)
     if path and "()" not in path:
         return ".".join(path)
     return None
@@ -97,14 +80,14 @@ def type_expr(value: ast.AST) -> list[Any] | None:
     if isinstance(value, ast.Await):
         value = value.value
     if isinstance(value, ast.Call):
-        path = ref_path(value.func)
+        path = ast_ref_path(value.func)
         if path and path[-1] == "TypeVar":
             # `T = TypeVar("T", bound=Base)`: a `x: T` is used as a Base.
             bound = next((k.value for k in value.keywords if k.arg == "bound"), None)
             name = annotation_name(bound)
             return ["ref", name.split(".")] if name else None
         return ["call", path] if path else None
-    path = ref_path(value)
+    path = ast_ref_path(value)
     if path:
         return ["ref", path]
     return None
@@ -114,7 +97,7 @@ def _decorator_path(node: ast.AST) -> str:
     """A decorator as a dotted name; `@fixture(scope=...)` is named by its factory."""
     if isinstance(node, ast.Call):
         node = node.func
-    path = ref_path(node)
+    path = ast_ref_path(node)
     return ".".join(path) if path else "<expr>"
 
 
@@ -311,7 +294,7 @@ class ModuleSummarizer(ast.NodeVisitor):
             self._bind(node.name, None)
         elif not self._scopes:
             self.global_names.add(node.name)
-        bases = [p for p in (ref_path(b) for b in node.bases) if p]
+        bases = [p for p in (ast_ref_path(b) for b in node.bases) if p]
         self.classes[qualname] = {
             "qualname": qualname,
             "name": node.name,
@@ -423,7 +406,7 @@ class ModuleSummarizer(ast.NodeVisitor):
     # -- bindings ------------------------------------------------------------
 
     def _record_value_ref(self, node: ast.AST | None) -> None:
-        path = ref_path(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        path = ast_ref_path(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
         if path is None or self._lambda_depth or getattr(node, "ctx", None).__class__ is not ast.Load:
             return
         fn = self._function()
@@ -488,7 +471,7 @@ class ModuleSummarizer(ast.NodeVisitor):
         if isinstance(node, ast.AsyncFor):
             self._mark_awaits()
         kind = "async for" if isinstance(node, ast.AsyncFor) else "for"
-        self._record_use([kind, ref_path(node.iter), node.lineno, node.col_offset + 1])
+        self._record_use([kind, ast_ref_path(node.iter), node.lineno, node.col_offset + 1])
         self.visit(node.iter)
         self._bind_target(node.target, None)
         for statement in (*node.body, *node.orelse):
@@ -503,13 +486,13 @@ class ModuleSummarizer(ast.NodeVisitor):
         for position, item in enumerate(node.items):
             kind = "async with" if isinstance(node, ast.AsyncWith) else "with"
             self._record_use(
-                [kind, ref_path(item.context_expr), node.lineno, node.col_offset + 1, position]
+                [kind, ast_ref_path(item.context_expr), node.lineno, node.col_offset + 1, position]
             )
             self.visit(item.context_expr)
             if item.optional_vars is not None:
                 texpr = None
                 if isinstance(item.context_expr, ast.Call):
-                    path = ref_path(item.context_expr.func)
+                    path = ast_ref_path(item.context_expr.func)
                     texpr = ["enter", path] if path else None
                 self._bind_target(item.optional_vars, texpr)
         for statement in node.body:
@@ -559,7 +542,7 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
         self._mark_generator()
-        use = ["yieldfrom", ref_path(node.value), node.value.lineno, node.value.col_offset + 1]
+        use = ["yieldfrom", ast_ref_path(node.value), node.value.lineno, node.value.col_offset + 1]
         statement = self._yield_from_statements.pop(id(node), None)
         if statement:
             use += list(statement)
@@ -572,7 +555,7 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _visit_call_children(self, node: ast.Call) -> None:
         self.visit(node.func)
-        outer = ref_path(node.func)
+        outer = ast_ref_path(node.func)
         for arg in node.args:
             if outer and isinstance(arg, ast.Call):
                 self._outer[id(arg)] = outer
@@ -586,10 +569,10 @@ class ModuleSummarizer(ast.NodeVisitor):
         fn = self._function()
         if fn is None and self._scopes:
             return  # class bodies run at import time; their calls are not tracked
-        path = ref_path(node.func)
+        path = ast_ref_path(node.func)
         if path is None:
             return
-        refs = [p for p in (ref_path(a) for a in _value_args(node)) if p and "()" not in p]
+        refs = [p for p in (ast_ref_path(a) for a in _value_args(node)) if p and "()" not in p]
         if self._lambda_depth:
             scope = fn.summary["qualname"] if fn is not None else None
             self.lambda_calls.append([scope, path, node.lineno, node.col_offset + 1])
@@ -606,7 +589,7 @@ class ModuleSummarizer(ast.NodeVisitor):
         if node.is_async:
             self._mark_awaits()
         kind = "async compfor" if node.is_async else "compfor"
-        self._record_use([kind, ref_path(node.iter), node.iter.lineno, node.iter.col_offset + 1])
+        self._record_use([kind, ast_ref_path(node.iter), node.iter.lineno, node.iter.col_offset + 1])
         self.generic_visit(node)
 
 

@@ -15,7 +15,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
-from asyncmigrate.rulebase import ref_path
+from asyncmigrate.index.refpath import cst_ref_path
 
 from .bridge import bridge_call
 from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
@@ -107,7 +107,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
     def _decorator(self, decorator: cst.Decorator, edit: DefEdit) -> cst.Decorator:
         expr = decorator.decorator
         target = expr.func if isinstance(expr, cst.Call) else expr
-        path = ref_path(target) or []
+        path = cst_ref_path(target) or []
         replacement: cst.BaseExpression | None = None
         if edit.asynccontextmanager and path[-1:] == ["contextmanager"]:
             if isinstance(target, cst.Name):
@@ -167,7 +167,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         updated_node = updated_node.with_changes(func=_parens(updated_node.func))
         line, col = self._at(original_node)
-        edit = self._site(call_key(line, col, ref_path(original_node.func)))
+        edit = self._site(call_key(line, col, cst_ref_path(original_node.func)))
         if edit is None:
             return updated_node
         if edit.kind in ("await", "replace", "offload") and self.generator_exps:
@@ -197,7 +197,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         if isinstance(func, cst.Name) and module:
             RemoveImportsVisitor.remove_unused_import(self.context, module, name)
         elif isinstance(func, cst.Attribute):
-            written = ref_path(func.value)
+            written = cst_ref_path(func.value)
             if written and len(written) == 1 and module.split(".")[0] == written[0]:
                 RemoveImportsVisitor.remove_unused_import(self.context, written[0])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.contextvar_conversion import ConversionRefused, convert
+from codemods.contextvars.conversion import ConversionRefused, convert
 from asyncmigrate.errors import UsageError, command_errors
 from asyncmigrate.fileio import atomic_write_bytes
 from asyncmigrate.project import find_root

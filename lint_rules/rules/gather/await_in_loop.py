@@ -8,7 +8,7 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.rule import ProjectRule
 
 from .independent_awaits import gather_over, is_ordered, names_in, receiver, with_asyncio
 

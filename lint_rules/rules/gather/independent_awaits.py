@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asyncmigrate.import_edits import edit_imports
-from asyncmigrate.rulebase import ref_path
+from lint_rules.import_edits import edit_imports
+from asyncmigrate.index.refpath import cst_ref_path
 
 #: Methods whose calls are ordered by nature (streams, transactions, pacing, locks).
 ORDERED_METHODS = frozenset(
@@ -68,7 +68,7 @@ def names_in(node: cst.CSTNode) -> set[str]:
 
 def receiver(call: cst.Call) -> tuple[str, ...] | None:
     """`self.repo.get(x)` -> ("self", "repo"); `fetch(x)` -> ()."""
-    path = ref_path(call.func)
+    path = cst_ref_path(call.func)
     if path is None:
         return None
     return tuple(path[:-1])
@@ -76,7 +76,7 @@ def receiver(call: cst.Call) -> tuple[str, ...] | None:
 
 def is_ordered(call: cst.Call) -> bool:
     """A call whose order matters, or whose receiver serializes its calls."""
-    path = ref_path(call.func)
+    path = cst_ref_path(call.func)
     if path is None:
         return True
     if path[-1] in ORDERED_METHODS:

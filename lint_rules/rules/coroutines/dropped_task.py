@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.rule import ProjectRule
 
 
 class DroppedTask(ProjectRule, LintRule):

@@ -7,8 +7,9 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.rulebase import ProjectRule, ref_path
-from asyncmigrate.reachability import written
+from asyncmigrate.index.refpath import cst_ref_path
+from lint_rules.rule import ProjectRule
+from asyncmigrate.index.refpath import written
 from asyncmigrate.shared_state import (
     SharedState,
     is_sync_project_function,
@@ -165,7 +166,7 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
             return
         if self.context.module == target.name.partition(":")[0]:
             SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
-        first = written(ref_path(node.func) or [target.qualified])
+        first = written(cst_ref_path(node.func) or [target.qualified])
         chain = usage_chain(target.name, first, thread_local_label(self.project), lambda: thread_local_reachability(self.project))
         if not chain:
             return
@@ -185,7 +186,7 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
         """Report `node` if it names a thread-local object; True when it did."""
         if not self.in_async_function:
             return False
-        path = ref_path(node)
+        path = cst_ref_path(node)
         if path is None or "()" in path:
             return False
         owner = self._owner(path)

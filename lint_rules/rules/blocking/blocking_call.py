@@ -18,7 +18,7 @@ import libcst as cst
 from asyncmigrate.analysis import Project
 from asyncmigrate.catalogue import BlockingEntry
 from asyncmigrate.index.values import Value
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.rule import ProjectRule
 
 
 def returns_at_once(call: cst.Call, entry: BlockingEntry) -> bool:

@@ -38,10 +38,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from .shared_state import MUTATING_METHODS, SharedState
+from asyncmigrate.shared_state import MUTATING_METHODS, SharedState
 
 if TYPE_CHECKING:
-    from .analysis import Project
+    from asyncmigrate.analysis import Project
 
 
 class ConversionRefused(Exception):

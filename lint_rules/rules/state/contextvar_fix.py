@@ -21,7 +21,7 @@ class ContextVarFix:
     def _conversion(self, module: str, name: str) -> cst.Module | str:
         """The converted module, or why there is no fix here."""
         # Imported here: the conversion needs libcst.codemod, which only runs to fix.
-        from asyncmigrate.contextvar_conversion import ConversionRefused, convert
+        from codemods.contextvars.conversion import ConversionRefused, convert
 
         project = self.project  # type: ignore[attr-defined]
         context = self.context  # type: ignore[attr-defined]

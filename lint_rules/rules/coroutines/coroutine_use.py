@@ -13,7 +13,7 @@ from enum import Enum
 import libcst as cst
 
 from asyncmigrate.index.values import Value
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.rule import ProjectRule
 
 
 class Use(Enum):

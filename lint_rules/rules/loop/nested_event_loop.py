@@ -8,8 +8,9 @@ from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.callgraph import CallSite
-from asyncmigrate.reachability import written
-from asyncmigrate.rulebase import ProjectRule, ref_path
+from asyncmigrate.index.refpath import written
+from asyncmigrate.index.refpath import cst_ref_path
+from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import loop_reachability, loop_runner
 
 
@@ -128,7 +129,7 @@ class NestedEventLoop(ProjectRule, LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
             return
-        path = ref_path(node.func)
+        path = cst_ref_path(node.func)
         if path is None:
             return
         target = self.call_target(node)

@@ -6,7 +6,7 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.catalogue import BlockingEntry
-from asyncmigrate.import_edits import edit_imports
+from lint_rules.import_edits import edit_imports
 from asyncmigrate.index.values import Value
 
 from .blocking_call import BlockingCallRule

@@ -9,8 +9,9 @@ from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.index.values import Value
-from asyncmigrate.reachability import written
-from asyncmigrate.rulebase import ProjectRule, ref_path
+from asyncmigrate.index.refpath import written
+from asyncmigrate.index.refpath import cst_ref_path
+from lint_rules.rule import ProjectRule
 
 from .blocking_call import async_call_targets
 
@@ -140,7 +141,7 @@ class TransitiveBlockingCall(ProjectRule, LintRule):
             return
         assert target is not None
         suffix = "()" if target.kind == "class" else ""
-        first = written(ref_path(node.func) or [target.qualified]) + suffix
+        first = written(cst_ref_path(node.func) or [target.qualified]) + suffix
         self.report(
             node,
             f"blocking call via {' -> '.join([first, *chain])}: convert the chain to "

@@ -8,8 +8,8 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.import_edits import edit_imports
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.import_edits import edit_imports
+from lint_rules.rule import ProjectRule
 
 _GET_EVENT_LOOP = {"asyncio.get_event_loop", "asyncio.events.get_event_loop"}
 _RUNS_LOOP = ("run_until_complete", "run_forever")

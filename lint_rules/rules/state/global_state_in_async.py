@@ -7,8 +7,9 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.reachability import written
-from asyncmigrate.rulebase import ProjectRule, ref_path
+from asyncmigrate.index.refpath import written
+from asyncmigrate.index.refpath import cst_ref_path
+from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import (
     SharedState,
     is_cache_name,
@@ -21,7 +22,7 @@ from asyncmigrate.shared_state import (
 )
 
 from .contextvar_fix import ContextVarFix
-from .independent_awaits import names_in
+from lint_rules.rules.gather.independent_awaits import names_in
 
 
 class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
@@ -253,7 +254,7 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
             return
         if self.context.module == target.name.partition(":")[0]:
             SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
-        first = written(ref_path(node.func) or [target.qualified])
+        first = written(cst_ref_path(node.func) or [target.qualified])
         chain = usage_chain(target.name, first, rebinding_label(self.project), lambda: rebinding_reachability(self.project))
         if not chain:
             return

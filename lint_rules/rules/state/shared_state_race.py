@@ -8,7 +8,8 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.rulebase import ProjectRule, ref_path
+from asyncmigrate.index.refpath import cst_ref_path
+from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import MUTATING_METHODS, SharedState
 
 #: Context managers that serialize the tasks holding them.
@@ -205,7 +206,7 @@ class _Analysis:
     # -- what an expression names ------------------------------------------------
 
     def key(self, node: cst.BaseExpression) -> str | None:
-        path = ref_path(node)
+        path = cst_ref_path(node)
         if path is None or "()" in path:
             return None
         path_t = tuple(path)
@@ -247,7 +248,7 @@ class _Analysis:
         value = self.rule.value_of(node)
         if value is not None and value.kind == "external_instance" and value.name in _LOCK_CLASSES:
             return True
-        path = ref_path(node)
+        path = cst_ref_path(node)
         return bool(path) and any(w in path[-1].lower() for w in _LOCK_WORDS)
 
     # -- the walk ----------------------------------------------------------------

@@ -19,9 +19,10 @@ from typing import Any, ClassVar, Mapping, NamedTuple, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider, PositionProvider
 
-from .analysis import Project
-from .index.values import Value
-from .project import find_root
+from asyncmigrate.analysis import Project
+from asyncmigrate.index.refpath import cst_ref_path
+from asyncmigrate.index.values import Value
+from asyncmigrate.project import find_root
 
 
 @dataclass
@@ -77,25 +78,6 @@ class Scope(NamedTuple):
     qualname: str
     is_async: bool
     node: cst.CSTNode
-
-
-def ref_path(node: cst.BaseExpression) -> list[str] | None:
-    """The reference path of an expression (see `asyncmigrate.index.summary`)."""
-    segments: list[str] = []
-    while True:
-        if isinstance(node, cst.Name):
-            segments.append(node.value)
-            break
-        if isinstance(node, cst.Attribute):
-            segments.append(node.attr.value)
-            node = node.value
-        elif isinstance(node, cst.Call):
-            segments.append("()")
-            node = node.func
-        else:
-            return None
-    segments.reverse()
-    return segments
 
 
 class ProjectRule:
@@ -236,7 +218,7 @@ class ProjectRule:
     # -- resolution ------------------------------------------------------------
 
     def value_of(self, node: cst.BaseExpression) -> Value | None:
-        path = ref_path(node)
+        path = cst_ref_path(node)
         if path is None:
             return None
         return self.project.resolver.value_of(self.context.module, self.index_scope, path)

@@ -7,7 +7,7 @@ from typing import Any
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
-from asyncmigrate.rulebase import ProjectRule
+from lint_rules.rule import ProjectRule
 
 
 class AsyncWithoutAwait(ProjectRule, LintRule):
