@@ -8,22 +8,24 @@ the whole project.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .callgraph import CallGraph
 from .catalogue import AsyncApiCatalogue, BlockingCatalogue
 from .config import Config, load_config
+from .index import records
 from .index.resolve import Resolver
-from .index.store import ProjectIndex
-from .index.values import Value, split_id
+from .index.store import ProjectIndex, content_hash
+from .index.values import Value, join_id, split_id
 from .project import module_names, relpath
+from .reachability import LeafTest, Reachabilities, Reachability
 
 if TYPE_CHECKING:
-    from .callgraph import CallGraph
     from .catalogue import BlockingEntry
-    from .reachability import Reachability
 
 #: Top-level packages of the async libraries the catalogue knows.
 ASYNC_LIBRARIES = frozenset(
@@ -33,6 +35,15 @@ _ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
 
 
 class Project:
+    """One project's configuration, index, resolver and whole-project analyses.
+
+    Whole-project analyses (the call graph, the reachability chains, the names of
+    async-only objects) describe the project as indexed, and are computed once per
+    run. Linting a text that differs from the indexed file (a fix round, an editor
+    buffer) goes through `for_source`: a view of the project whose index and
+    resolver see that text, while the analyses stay the ones of `base`.
+    """
+
     def __init__(self, config: Config, index: ProjectIndex):
         self.config = config
         self.index = index
@@ -41,7 +52,9 @@ class Project:
             self.catalogue.normalize, config.blocking_calls
         )
         self.resolver = Resolver(index, self.catalogue)
-        self._decorators: dict[str, list[str]] = {}
+        #: the project whose whole-project analyses this one uses (itself, or the
+        #: project a `for_source` view was made from)
+        self.base: Project = self
 
     @classmethod
     def load(
@@ -58,26 +71,30 @@ class Project:
         return cls(config, ProjectIndex.build(config, use_cache=use_cache, jobs=jobs))
 
     @classmethod
-    def for_snippet(cls, root: Path) -> "Project":
-        """A project with nothing indexed, for code that is not on disk."""
-        return cls(Config(root=root), ProjectIndex(root=root))
+    def for_snippet(cls, path: Path, source: bytes) -> "Project":
+        """A project of one text that is not on disk (a rule example, stdin)."""
+        root = path.parent
+        rel = relpath(path, root)
+        index = ProjectIndex.of_source(root, rel, module_names(rel, root) or [path.stem], source)
+        return cls(Config(root=root), index)
 
     @property
     def root(self) -> Path:
         return self.config.root
 
-    def overlay(self, path: Path, source: bytes) -> str:
-        """Make the index agree with `source` for `path`; returns the module name."""
+    def for_source(self, path: Path, source: bytes) -> tuple["Project", str]:
+        """The project as a rule linting `source` (the text of `path`) must see it,
+        and the module name of `path`: this project itself when the index already
+        holds that text, else a view whose index and resolver hold it."""
         rel = relpath(path, self.root)
         names = module_names(rel, self.root) or [path.stem]
-        before = self.index.by_path.get(rel)
-        summary = self.index.replace_source(rel, names, source)
-        if summary is not before:
-            self.resolver = Resolver(self.index, self.catalogue)
-            self._decorators.clear()
-            self.__dict__.pop("call_graph", None)
-            self.__dict__.pop("blocking_reachability", None)
-        return summary["name"]
+        indexed = self.index.by_path.get(rel)
+        if indexed is not None and self.index.hashes.get(rel) == content_hash(source):
+            return self, indexed["name"]
+        view = copy.copy(self)
+        view.index = self.index.overlaid(rel, names, source)
+        view.resolver = Resolver(view.index, self.catalogue)
+        return view, view.index.by_path[rel]["name"]
 
     def module_for(self, path: Path) -> str:
         """The canonical module name of a file (indexed or not)."""
@@ -87,19 +104,37 @@ class Project:
         names = module_names(relpath(path, self.root), self.root)
         return names[0] if names else path.stem
 
+    # -- whole-project analyses ----------------------------------------------
+
+    @property
+    def call_graph(self) -> "CallGraph":
+        """The project call graph, built on first use (whole-project analyses only)."""
+        return self.base._call_graph
+
+    @cached_property
+    def _call_graph(self) -> "CallGraph":
+        return CallGraph(self.index, self.resolver)
+
+    @cached_property
+    def analysis_key(self) -> str:
+        """What every cached analysis depends on besides the files: the knowledge
+        base and the configuration."""
+        return f"{self.blocking_catalogue.fingerprint}:{self.config.fingerprint}"
+
+    @cached_property
+    def _reachabilities(self) -> Reachabilities:
+        return Reachabilities(self.index, lambda: self.call_graph, self.resolver, self.analysis_key)
+
+    def reachability(self, name: str, leaf: LeafTest) -> Reachability:
+        """The reachability analysis `name`: which sync functions reach a call that
+        `leaf` labels, through which shortest chain (see `reachability.py`)."""
+        return self.base._reachabilities.get(name, leaf)
+
     # -- functions -----------------------------------------------------------
 
     def decorators(self, fid: str) -> list[str]:
         """The qualified names of a function's decorators (`contextlib.contextmanager`)."""
-        if fid not in self._decorators:
-            fn = self.resolver.function(fid)
-            module, _ = split_id(fid)
-            names = []
-            for written in fn["decorators"] if fn else ():
-                value = self.resolver.value_of(module, fn["parent"], written.split("."))
-                names.append(value.qualified if value is not None else written)
-            self._decorators[fid] = names
-        return self._decorators[fid]
+        return self.resolver.decorators(fid)
 
     def _has_decorator(self, fid: str, names: set[str]) -> bool:
         return any(d in names for d in self.decorators(fid))
@@ -195,13 +230,6 @@ class Project:
             return self.catalogue.is_async_only_iterable(value.name)
         return False
 
-    @cached_property
-    def call_graph(self) -> "CallGraph":
-        """The project call graph, built on first use (whole-project analyses only)."""
-        from .callgraph import CallGraph
-
-        return CallGraph(self)
-
     # -- blocking calls ------------------------------------------------------
 
     def blocking_entry(self, value: Value | None) -> "BlockingEntry | None":
@@ -214,20 +242,21 @@ class Project:
             return self.blocking_catalogue.match_configured(value.qualified)
         return None
 
-    @cached_property
-    def blocking_reachability(self) -> "Reachability":
+    @property
+    def blocking_reachability(self) -> Reachability:
         """Sync project functions that reach a blocking call, with the shortest chain."""
-        from .reachability import Reachability
 
         def leaf(site) -> str | None:
             return site.callee.qualified if self.blocking_entry(site.callee) else None
 
-        return Reachability.cached(
-            self, "blocking_reachability", self.blocking_catalogue.fingerprint, leaf
-        )
+        return self.reachability("blocking_reachability", leaf)
+
+    @property
+    def has_async_code(self) -> bool:
+        return self.base._has_async_code
 
     @cached_property
-    def has_async_code(self) -> bool:
+    def _has_async_code(self) -> bool:
         return any(s.get("has_async") for s in self.index.summaries())
 
     def calls_coroutine_from_sync(self, summary: dict[str, Any]) -> bool:
@@ -237,27 +266,31 @@ class Project:
         scopes = [(q, f["calls"]) for q, f in summary.get("functions", {}).items() if not f["is_async"]]
         scopes.append((None, summary.get("module_calls", [])))
         for scope, calls in scopes:
-            for call in calls:
-                target = self.resolver.call_target(module, scope, call[0])
+            for call in records.calls(calls):
+                target = self.resolver.call_target(module, scope, call.path)
                 if self.is_coroutine_function(target):
                     return True
         return False
 
-    @cached_property
+    @property
     def async_only_names(self) -> frozenset[str]:
         """Names of project classes usable only with `async with`/`async for`, and of
         async generator and `@asynccontextmanager` functions."""
+        return self.base._async_only_names
+
+    @cached_property
+    def _async_only_names(self) -> frozenset[str]:
         names = set()
         for summary in self.index.summaries():
             module = summary.get("name")
             for qualname, cls in summary.get("classes", {}).items():
-                cid = f"{module}:{qualname}"
+                cid = join_id(module, qualname)
                 if self.supports_only_async_with(Value("instance", cid)) or self.supports_only_async_for(
                     Value("instance", cid)
                 ):
                     names.add(cls["name"])
             for qualname, fn in summary.get("functions", {}).items():
-                value = Value("function", f"{module}:{qualname}")
+                value = Value("function", join_id(module, qualname))
                 if self.is_async_generator_function(value) or self.is_async_context_factory(value):
                     names.add(fn["name"])
         return frozenset(names)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import Iterator, NamedTuple
 
-from .index.values import Value, split_id
-
-if TYPE_CHECKING:
-    from .analysis import Project
+from .index import records
+from .index.resolve import Resolver
+from .index.store import ProjectIndex
+from .index.values import Value, join_id, split_id
 
 MODULE_SCOPE = "<module>"
 
@@ -37,29 +37,29 @@ class CallSite(NamedTuple):
 
 
 class CallGraph:
-    def __init__(self, project: "Project"):
-        self.project = project
-        self.resolver = project.resolver
+    def __init__(self, index: ProjectIndex, resolver: Resolver):
+        self.index = index
+        self.resolver = resolver
         self._by_caller: dict[str, list[CallSite]] = defaultdict(list)
         self._by_callee: dict[str, list[CallSite]] = defaultdict(list)
-        for summary in project.index.summaries():
+        for summary in index.summaries():
             if "functions" not in summary:
                 continue
             module = summary["name"]
             for qualname, fn in summary["functions"].items():
-                self._add_calls(module, qualname, f"{module}:{qualname}", fn["calls"])
-            self._add_calls(module, None, f"{module}:{MODULE_SCOPE}", summary.get("module_calls", ()))
+                self._add_calls(module, qualname, join_id(module, qualname), fn["calls"])
+            self._add_calls(module, None, join_id(module, MODULE_SCOPE), summary.get("module_calls", ()))
 
     def _add_calls(self, module: str, scope: str | None, caller: str, calls: list) -> None:
-        for call in calls:
-            path, line, column, awaited = call[0], call[1], call[2], call[3]
-            refs = call[4] if len(call) > 4 else ()
-            callee = self.resolver.call_target(module, scope, path)
+        for call in records.calls(calls):
+            callee = self.resolver.call_target(module, scope, call.path)
             passed = tuple(
-                v for v in (self.resolver.value_of(module, scope, r) for r in refs) if v is not None
+                v for v in (self.resolver.value_of(module, scope, r) for r in call.refs) if v is not None
             )
-            outer = self.resolver.call_target(module, scope, call[5]) if len(call) > 5 else None
-            site = CallSite(caller, callee, tuple(path), line, column, awaited, passed, outer)
+            outer = self.resolver.call_target(module, scope, call.outer) if call.outer else None
+            site = CallSite(
+                caller, callee, tuple(call.path), call.line, call.column, call.awaited, passed, outer
+            )
             self._by_caller[caller].append(site)
             if callee is not None:
                 self._by_callee[callee.name].append(site)
@@ -79,9 +79,7 @@ class CallGraph:
     @cached_property
     def functions(self) -> list[str]:
         """Every project function id."""
-        return [
-            f"{s['name']}:{q}" for s in self.project.index.summaries() for q in s.get("functions", {})
-        ]
+        return [join_id(s["name"], q) for s in self.index.summaries() for q in s.get("functions", {})]
 
     def overrides(self, fid: str) -> set[str]:
         """Methods in subclasses that override method `fid` (dynamic dispatch targets)."""
@@ -90,10 +88,10 @@ class CallGraph:
             return set()
         module, _ = split_id(fid)
         found = set()
-        for sub in self.resolver.subclasses(f"{module}:{fn['owner']}"):
+        for sub in self.resolver.subclasses(join_id(module, fn["owner"])):
             cls = self.resolver.class_(sub)
             if cls and fn["name"] in cls["methods"]:
-                found.add(f"{split_id(sub)[0]}:{cls['methods'][fn['name']]}")
+                found.add(join_id(split_id(sub)[0], cls["methods"][fn["name"]]))
         return found
 
     def method_family(self, fid: str) -> set[str]:
@@ -104,11 +102,11 @@ class CallGraph:
             return {fid}
         module, _ = split_id(fid)
         family = {fid}
-        for base in self.resolver.mro(f"{module}:{fn['owner']}")[1:]:
+        for base in self.resolver.mro(join_id(module, fn["owner"]))[1:]:
             if ":" in base:
                 cls = self.resolver.class_(base)
                 if cls and fn["name"] in cls["methods"]:
-                    family.add(f"{split_id(base)[0]}:{cls['methods'][fn['name']]}")
+                    family.add(join_id(split_id(base)[0], cls["methods"][fn["name"]]))
         for member in list(family):
             family |= self.overrides(member)
         return family

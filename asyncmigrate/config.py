@@ -7,8 +7,10 @@ worse than a failed run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,12 @@ class Config:
     @property
     def excludes(self) -> tuple[str, ...]:
         return DEFAULT_EXCLUDES + tuple(self.exclude)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever any setting does (a key for cached analyses)."""
+        settings = json.dumps(asdict(self), default=str, sort_keys=True)
+        return hashlib.blake2b(settings.encode(), digest_size=12).hexdigest()
 
 
 def _string_list(key: str, value: Any, source: Path) -> list[str]:

@@ -15,29 +15,30 @@ run any override of it, so a method has an edge to each override (the hop reads
 `FileStore.save`) unless some override is async; calling a class is an edge to
 its `__init__`.
 
-The result is plain JSON and is cached with the index (`ProjectIndex.derived`),
-valid while the index fingerprint and the caller's key (the predicate's inputs)
-are unchanged.
+Every such analysis has one memo, `Reachabilities`: in memory for the run, and on
+disk with the index (`ProjectIndex.derived`, plain JSON). Its key is the same for
+all of them: the search's version, the index fingerprint (every file's content),
+and the knowledge key (every `knowledge/*.toml` file and the configuration), so an
+edit to any input of a leaf test makes every cached chain stale.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from .callgraph import CallSite
+from .callgraph import CallGraph, CallSite
 from .index.refpath import written
+from .index.resolve import Resolver
+from .index.store import ProjectIndex
 from .index.values import Value, split_id
-
-if TYPE_CHECKING:
-    from .analysis import Project
 
 #: A leaf test: the label that ends the chain (`sqlite3.Cursor.execute`), or None.
 LeafTest = Callable[[CallSite], "str | None"]
 
 
 #: Bump when the search changes: cached results of an older one are stale.
-_VERSION = 4
+_VERSION = 5
 
 
 class Reachability:
@@ -54,43 +55,21 @@ class Reachability:
     def __contains__(self, fid: object) -> bool:
         return fid in self.chains
 
-    # -- building ----------------------------------------------------------------
-
     @classmethod
-    def cached(cls, project: "Project", name: str, key: str, leaf: LeafTest) -> "Reachability":
-        """The analysis `name` from the index cache, or computed now and cached."""
-        fingerprint = project.index.fingerprint
-        key = f"{_VERSION}:{key}"
-        entry = project.index.derived.get(name)
-        if (
-            isinstance(entry, dict)
-            and entry.get("fingerprint") == fingerprint
-            and entry.get("key") == key
-            and isinstance(entry.get("chains"), dict)
-        ):
-            return cls(entry["chains"])
-        result = cls.compute(project, leaf)
-        project.index.save_derived(
-            name, {"fingerprint": fingerprint, "key": key, "chains": result.chains}
-        )
-        return result
-
-    @classmethod
-    def compute(cls, project: "Project", leaf: LeafTest) -> "Reachability":
-        graph = project.call_graph
-        walked = {fid for fid in graph.functions if _walkable(project, fid)}
+    def compute(cls, graph: CallGraph, resolver: Resolver, leaf: LeafTest) -> "Reachability":
+        walked = {fid for fid in graph.functions if _walkable(resolver, fid)}
         direct: dict[str, str] = {}
         callers: dict[str, list[tuple[str, str]]] = {}
         for fid in graph.functions:
             if fid not in walked:
                 continue
-            edges = _dispatch(project, fid)
+            edges = _dispatch(graph, resolver, fid)
             for site in graph.calls_from(fid):
                 label = leaf(site)
                 if label is not None:
                     direct.setdefault(fid, label)
                     continue
-                edges += _targets(project, site)
+                edges += _targets(resolver, site)
             for target, hop in edges:
                 if target in walked and target != fid:
                     callers.setdefault(target, []).append((fid, hop))
@@ -105,18 +84,54 @@ class Reachability:
         return cls(chains)
 
 
-def _walkable(project: "Project", fid: str) -> bool:
-    fn = project.resolver.function(fid)
+class Reachabilities:
+    """The one memo of a project's reachability analyses, by name."""
+
+    def __init__(
+        self,
+        index: ProjectIndex,
+        graph: Callable[[], CallGraph],
+        resolver: Resolver,
+        knowledge_key: str,
+    ):
+        self.index = index
+        self._graph = graph
+        self.resolver = resolver
+        self.knowledge_key = knowledge_key
+        self._memo: dict[str, tuple[str, Reachability]] = {}
+
+    def key(self) -> str:
+        return f"{_VERSION}:{self.index.fingerprint}:{self.knowledge_key}"
+
+    def get(self, name: str, leaf: LeafTest) -> Reachability:
+        """The analysis `name` (its chains end where `leaf` says), computed at most
+        once per state of its inputs."""
+        key = self.key()
+        found = self._memo.get(name)
+        if found is not None and found[0] == key:
+            return found[1]
+        entry = self.index.derived.get(name)
+        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("chains"), dict):
+            result = Reachability(entry["chains"])
+        else:
+            result = Reachability.compute(self._graph(), self.resolver, leaf)
+            self.index.save_derived(name, {"key": key, "chains": result.chains})
+        self._memo[name] = (key, result)
+        return result
+
+
+def _walkable(resolver: Resolver, fid: str) -> bool:
+    fn = resolver.function(fid)
     if fn is None or fn["is_async"]:
         return False
     # A decorator that runs the function in a worker thread (`@sync_to_async`)
     # makes its calls hand-offs, not blocking calls.
     return not any(
-        project.catalogue.decorator_effect(d) == "to_async" for d in project.decorators(fid)
+        resolver.catalogue.decorator_effect(d) == "to_async" for d in resolver.decorators(fid)
     )
 
 
-def _dispatch(project: "Project", fid: str) -> list[tuple[str, str]]:
+def _dispatch(graph: CallGraph, resolver: Resolver, fid: str) -> list[tuple[str, str]]:
     """Edges from a method to its overrides, labelled `FileStore.save`.
 
     A method that has async overrides too is a sync/async dual (one mixin serving a
@@ -127,13 +142,13 @@ def _dispatch(project: "Project", fid: str) -> list[tuple[str, str]]:
     name = split_id(fid)[1].rsplit(".", 1)[-1]
     if name.startswith("__") and name.endswith("__"):
         return []
-    overrides = sorted(project.call_graph.overrides(fid))
-    if any((project.resolver.function(o) or {}).get("is_async") for o in overrides):
+    overrides = sorted(graph.overrides(fid))
+    if any((resolver.function(o) or {}).get("is_async") for o in overrides):
         return []
     return [(o, split_id(o)[1]) for o in overrides]
 
 
-def _targets(project: "Project", site: CallSite) -> list[tuple[str, str]]:
+def _targets(resolver: Resolver, site: CallSite) -> list[tuple[str, str]]:
     """The project function a call site runs, with the hop's label."""
     callee: Value | None = site.callee
     if callee is None:
@@ -141,6 +156,6 @@ def _targets(project: "Project", site: CallSite) -> list[tuple[str, str]]:
     if callee.kind == "function":
         return [(callee.name, written(site.path))]
     if callee.kind == "class":
-        init = project.resolver.method_in_mro(callee.name, "__init__")
+        init = resolver.method_in_mro(callee.name, "__init__")
         return [(init, f"{written(site.path)}()")] if init else []
     return []

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from .index.values import Value, split_id
 
+from .index.refpath import written
+
 if TYPE_CHECKING:
     from .analysis import Project
     from .reachability import Reachability
@@ -310,16 +312,21 @@ def facts_from_source(source: str | bytes, module: str, project: "Project | None
 class SharedState:
     """Per-project access to `ModuleFacts` by module name (cached by content hash)."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: "Project", facts: dict[tuple[str, str], ModuleFacts] | None = None):
         self.project = project
-        self._facts: dict[tuple[str, str], ModuleFacts] = {}
+        #: (module, content hash) -> facts: shared by a project and its views
+        self._facts: dict[tuple[str, str], ModuleFacts] = {} if facts is None else facts
         self._rel: dict[str, str] = {}
 
     @classmethod
     def of(cls, project: "Project") -> "SharedState":
+        """The shared state of `project`; a `for_source` view shares its base's facts
+        (they are keyed by content) but looks modules up in its own index."""
         state = project.__dict__.get("_shared_state")
-        if state is None:
-            state = project.__dict__["_shared_state"] = cls(project)
+        if state is None or state.project is not project:
+            base = project.base if project.base is not project else None
+            facts = cls.of(base)._facts if base is not None else None
+            state = project.__dict__["_shared_state"] = cls(project, facts)
         return state
 
     def rel_path(self, module: str) -> str | None:
@@ -416,18 +423,6 @@ class SharedState:
 
 
 
-def reachability(project: "Project", name: str, key: str, leaf) -> "Reachability":
-    """`Reachability.cached`, kept in memory per index fingerprint as well."""
-    from .reachability import Reachability
-
-    fingerprint = project.index.fingerprint
-    memo = project.__dict__.setdefault("_shared_state_reach", {})
-    found = memo.get(name)
-    if found is None or found[0] != fingerprint:
-        found = memo[name] = (fingerprint, Reachability.cached(project, name, key, leaf))
-    return found[1]
-
-
 def is_sync_project_function(project: "Project", value) -> bool:
     if value is None or value.kind != "function":
         return False
@@ -458,8 +453,6 @@ def thread_local_label(project: "Project") -> "Callable[[str], str | None]":
 
 def _direct_use_leaf(project: "Project", label: "Callable[[str], str | None]"):
     """A leaf test for `Reachability`: a call to a sync function that `label` names."""
-    from .index.refpath import written
-
     def leaf(site) -> str | None:
         if not is_sync_project_function(project, site.callee):
             return None
@@ -487,14 +480,12 @@ def usage_chain(
 def rebinding_reachability(project: "Project") -> "Reachability":
     """Sync functions that reach a function rebinding a global (AM301's chains)."""
     leaf = _direct_use_leaf(project, rebinding_label(project))
-    return reachability(project, "global_rebinding_reachability", "am301-2", leaf)
+    return project.reachability("global_rebinding_reachability", leaf)
 
 
 def loop_runner(project: "Project", site) -> str | None:
     """The label of a call that starts an event loop (`asyncio.run`, a resolved
     `*.run_until_complete`, an `@async_to_sync` function), or None."""
-    from .index.refpath import written
-
     callee = site.callee
     if callee is not None and callee.kind == "external" and project.catalogue.is_loop_runner(callee.name):
         return callee.name
@@ -510,7 +501,7 @@ def loop_runner(project: "Project", site) -> str | None:
 def loop_reachability(project: "Project") -> "Reachability":
     """Sync functions that start an event loop, directly or through sync helpers
     (the project's own bridges: AM401's chains)."""
-    return reachability(project, "nested_loop_reachability", "am401-1", lambda site: loop_runner(project, site))
+    return project.reachability("nested_loop_reachability", lambda site: loop_runner(project, site))
 
 
 def rebound_global(project: "Project", fid: str) -> tuple[str, str] | None:
@@ -558,4 +549,4 @@ def thread_locals_used(project: "Project", fid: str) -> list[str]:
 def thread_local_reachability(project: "Project") -> "Reachability":
     """Sync functions that reach a function using a `threading.local()` (AM303)."""
     leaf = _direct_use_leaf(project, thread_local_label(project))
-    return reachability(project, "thread_local_reachability", "am303-1", leaf)
+    return project.reachability("thread_local_reachability", leaf)

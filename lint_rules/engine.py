@@ -22,7 +22,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncmigrate.analysis import Project
 from lint_rules.diagnostics import PARSE_ERROR, Diagnostic, TextEdit
-from lint_rules.rule import FileContext, ProjectContextProvider
+from lint_rules.rule import FileContext, ProjectContextProvider, Reporter
 
 from .suppression import Suppressions
 
@@ -76,6 +76,46 @@ class _Replacer(cst.CSTTransformer):
         return self.replacements.get(original_node, updated_node)
 
 
+class PendingReports(Reporter):
+    """Collects a rule's findings unpositioned: positions are computed afterwards,
+    only for files that have findings, and comment suppressions are read from text."""
+
+    def __init__(self) -> None:
+        #: (node, message, replacement, enclosing scope)
+        self.found: list[tuple[cst.CSTNode, str, Any, str]] = []
+
+    def report(self, rule, node, message, position, replacement):
+        self.found.append((node, message, replacement, rule.enclosing_qualname))
+
+    def report_module_fix(self, rule, node, message, new_module):
+        # A Module replacement is read as a whole-module fix positioned at `node`.
+        self.report(rule, node, message, None, new_module)
+
+
+class _Visitors:
+    """A rule's visit_/leave_ methods for `cst.visit_batched`, found once per class:
+    libcst's default inspects every attribute of every instance (evaluating
+    properties) for every file, and the engine builds rules per file."""
+
+    _names: dict[type, list[str]] = {}
+
+    def __init__(self, rule: Any):
+        self.rule = rule
+
+    def get_visitors(self) -> dict[str, Any]:
+        cls = type(self.rule)
+        names = self._names.get(cls)
+        if names is None:
+            names = self._names[cls] = [
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(getattr(cls, name))
+                and not getattr(getattr(cls, name), "_is_no_op", False)
+            ]
+        return {name: getattr(self.rule, name) for name in names}
+
+
 class FileLinter:
     """Runs a set of rule classes over files of one project."""
 
@@ -101,12 +141,12 @@ class FileLinter:
             text = decode_source(source)
         except (SyntaxError, UnicodeDecodeError, LookupError) as e:
             return [Finding(_error(display, f"cannot decode file: {e}"))], None
-        module_name = self.project.overlay(path, source)
-        summary = self.project.index.module(module_name) or {}
+        project, module_name = self.project.for_source(path, source)
+        summary = project.index.module(module_name) or {}
         if summary.get("error"):
             line, column = summary.get("error_at", (1, 1))
             return [Finding(_error(display, summary["error"], line, column))], None
-        wanted = [r for r in self.rule_classes if r.wants_file(self.project, summary, text)]
+        wanted = [r for r in self.rule_classes if r.wants_file(project, summary, text)]
         if not wanted:
             return [], None
         try:
@@ -114,21 +154,21 @@ class FileLinter:
         except cst.ParserSyntaxError as e:
             message = f"SyntaxError: {e.message}"
             return [Finding(_error(display, message, e.raw_line, e.raw_column + 1))], None
-        context = FileContext(self.project, module_name, path)
+        context = FileContext(project, module_name, path)
         rules = []
         for rule_class in wanted:
             rule = rule_class()
-            rule.fast_mode = True
+            rule.reporter = PendingReports()
             rule.metadata = {ProjectContextProvider: {module: context}}
             rules.append(rule)
-        cst.visit_batched(module, rules)
-        if not any(rule.pending for rule in rules):
+        cst.visit_batched(module, [_Visitors(rule) for rule in rules])
+        if not any(rule.reporter.found for rule in rules):
             return [], module
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         suppressions = Suppressions(text.splitlines())
         findings = []
         for rule in rules:
-            for node, message, replacement, scope in rule.pending:
+            for node, message, replacement, scope in rule.reporter.found:
                 where = positions[node]
                 line, column = where.start.line, where.start.column + 1
                 if suppressions.suppressed(line, rule.CODE, rule.name):

@@ -8,6 +8,10 @@ The project context reaches a rule through `ProjectContextProvider`, a LibCST
 metadata provider. Under Fixit its `gen_cache` builds (or loads from the on-disk
 cache) the project index; under asyncmigrate's own runner the runner hands the
 context in directly.
+
+A rule never asks which engine runs it. It reports through `self.reporter`, which
+is `FixitReporter` unless the engine that runs the rule sets another one (the fast
+engine collects findings and positions them itself).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.index.refpath import cst_ref_path
-from asyncmigrate.index.values import Value
+from asyncmigrate.index.values import Value, nested_qualname
 from asyncmigrate.project import find_root
 
 
@@ -37,14 +41,12 @@ class FileContext:
 _projects: dict[Path, Project] = {}
 
 
-def project_for(path: Path) -> Project:
-    """One `Project` per root for the life of the process (Fixit lints file by file).
-
-    A path that is not on disk (Fixit's rule examples, stdin) gets a project of its
-    own holding only that source.
-    """
+def project_for(path: Path) -> Project | None:
+    """One `Project` per root for the life of the process (Fixit lints file by file);
+    None for a path that is not on disk (Fixit's rule examples, stdin), which gets a
+    project of its own once its text is known."""
     if not path.exists():
-        return Project.for_snippet(path.parent)
+        return None
     root = find_root(path)
     if root not in _projects:
         _projects[root] = Project.load(root)
@@ -63,14 +65,15 @@ class ProjectContextProvider(BaseMetadataProvider[FileContext]):
             file_path = Path(path)
             if not file_path.is_absolute():
                 file_path = Path(root_path) / file_path
-            project = project_for(file_path)
-            cache[path] = FileContext(project, project.module_for(file_path), file_path)
+            cache[path] = (project_for(file_path), file_path)
         return cache
 
     def _gen_impl(self, module: cst.Module) -> None:
-        context: FileContext = self.cache  # type: ignore[assignment]
-        context.module = context.project.overlay(context.path, module.bytes)
-        self.set_metadata(module, context)
+        project, path = self.cache  # type: ignore[misc]
+        if project is None:
+            project = Project.for_snippet(path, module.bytes)
+        project, name = project.for_source(path, module.bytes)
+        self.set_metadata(module, FileContext(project, name, path))
 
 
 class Scope(NamedTuple):
@@ -109,39 +112,13 @@ class ProjectRule:
 
     METADATA_DEPENDENCIES: ClassVar[Sequence[Any]] = (ProjectContextProvider,)
 
-    #: Set by asyncmigrate's runner: report without position metadata (added later
-    #: for the few files that have findings) and suppress by comments itself.
-    fast_mode: bool = False
+    #: How findings leave the rule (`FixitReporter`); the engine running it may set its own.
+    reporter: ClassVar["Reporter"]
 
     def __init__(self) -> None:
         super().__init__()
         self.scopes: list[Scope] = []
         self._context: FileContext | None = None
-        #: fast-mode reports: (node, message, replacement, enclosing scope)
-        self.pending: list[tuple[cst.CSTNode, str, Any, str]] = []
-
-    _visitor_names: ClassVar[dict[type, list[str]]] = {}
-
-    def get_visitors(self) -> Mapping[str, Any]:
-        """The visit_/leave_ methods, found once per class.
-
-        libcst's default inspects every attribute of every instance (evaluating
-        properties) for every file; the fast runner builds rules per file.
-        """
-        if not self.fast_mode:
-            return super().get_visitors()  # type: ignore[misc]
-        cls = type(self)
-        names = ProjectRule._visitor_names.get(cls)
-        if names is None:
-            names = [
-                name
-                for name in dir(cls)
-                if name.startswith(("visit_", "leave_"))
-                and callable(getattr(cls, name))
-                and not getattr(getattr(cls, name), "_is_no_op", False)
-            ]
-            ProjectRule._visitor_names[cls] = names
-        return {name: getattr(self, name) for name in names}
 
     # -- context ---------------------------------------------------------------
 
@@ -163,10 +140,8 @@ class ProjectRule:
     # -- scopes ----------------------------------------------------------------
 
     def _qualname(self, name: str) -> str:
-        for scope in reversed(self.scopes):
-            if scope.kind != "lambda":
-                return f"{scope.qualname}.{name}"
-        return name
+        enclosing = next((s.qualname for s in reversed(self.scopes) if s.kind != "lambda"), None)
+        return nested_qualname(enclosing, name)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append(Scope("class", self._qualname(node.name.value), False, node))
@@ -236,14 +211,7 @@ class ProjectRule:
         position: Any = None,
         replacement: Union[cst.CSTNode, cst.RemovalSentinel, None] = None,
     ) -> None:
-        if self.fast_mode:
-            scope = next((s.qualname for s in reversed(self.scopes) if s.kind != "lambda"), "")
-            self.pending.append((node, message or "", replacement, scope))
-            return
-        # Under Fixit, show the stable code too: users search for "AM101".
-        super().report(  # type: ignore[misc]
-            node, f"{self.CODE} {message}", position=position, replacement=replacement
-        )
+        self.reporter.report(self, node, message or "", position, replacement)
 
     def report_with_module_fix(self, node: cst.CSTNode, message: str, new_module: cst.Module) -> None:
         """Report at `node` with a fix that rewrites the whole module.
@@ -253,11 +221,40 @@ class ProjectRule:
         position but replaces the Module (the engine applies one such fix per
         round and loops).
         """
-        if self.fast_mode:
-            # The engine reads a Module replacement as a whole-module fix.
-            self.report(node, message, replacement=new_module)
+        self.reporter.report_module_fix(self, node, message, new_module)
+
+    @property
+    def enclosing_qualname(self) -> str:
+        """The class or function a finding is in (lambdas see through), "" at module level."""
+        return next((s.qualname for s in reversed(self.scopes) if s.kind != "lambda"), "")
+
+
+class Reporter:
+    """How a rule's findings are delivered; the engine that runs the rule chooses."""
+
+    def report(self, rule: ProjectRule, node: cst.CSTNode, message: str, position: Any, replacement: Any) -> None:
+        raise NotImplementedError
+
+    def report_module_fix(self, rule: ProjectRule, node: cst.CSTNode, message: str, new_module: cst.Module) -> None:
+        raise NotImplementedError
+
+
+class FixitReporter(Reporter):
+    """Under Fixit: `LintRule.report`, with the stable code in front of the message
+    (users search for "AM101")."""
+
+    def report(self, rule, node, message, position, replacement):
+        super(ProjectRule, rule).report(  # type: ignore[misc]
+            node, f"{rule.CODE} {message}", position=position, replacement=replacement
+        )
+
+    def report_module_fix(self, rule, node, message, new_module):
+        # Fixit keys a fix by the reported node, so the Module is reported, at the
+        # position of `node`; Fixit's own suppression check must then see `node`.
+        if rule.ignore_lint(node):  # type: ignore[attr-defined]
             return
-        if self.ignore_lint(node):  # type: ignore[attr-defined]
-            return
-        position = self.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
-        self.report(self._module, message, position=position, replacement=new_module)
+        position = rule.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
+        self.report(rule, rule._module, message, position, new_module)
+
+
+ProjectRule.reporter = FixitReporter()

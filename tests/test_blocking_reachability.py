@@ -69,7 +69,7 @@ def test_the_leaf_predicate_is_generic(project):
             return "row_to_dict"
         return None
 
-    reach = Reachability.compute(project, returns_dicts)
+    reach = Reachability.compute(project.call_graph, project.resolver, returns_dicts)
     assert reach.chains == {"inventory.services:load_item": ["row_to_dict"]}
 
 

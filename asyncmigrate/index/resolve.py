@@ -29,6 +29,7 @@ class Resolver:
         self._value_cache: dict[tuple[str, str | None, tuple[str, ...]], Value | None] = {}
         self._mro_cache: dict[str, list[str]] = {}
         self._subclasses: dict[str, set[str]] | None = None
+        self._decorators: dict[str, list[str]] = {}
 
     # -- definitions ---------------------------------------------------------
 
@@ -36,6 +37,20 @@ class Resolver:
         module, qualname = split_id(fid)
         summary = self.index.module(module)
         return summary["functions"].get(qualname) if summary else None
+
+    def decorators(self, fid: str) -> list[str]:
+        """The qualified names of a function's decorators (`contextlib.contextmanager`),
+        as written where a decorator cannot be resolved."""
+        found = self._decorators.get(fid)
+        if found is None:
+            fn = self.function(fid)
+            module, _ = split_id(fid)
+            found = []
+            for written in fn["decorators"] if fn else ():
+                value = self.value_of(module, fn["parent"], written.split("."))
+                found.append(value.qualified if value is not None else written)
+            self._decorators[fid] = found
+        return found
 
     def class_(self, cid: str) -> dict[str, Any] | None:
         module, qualname = split_id(cid)

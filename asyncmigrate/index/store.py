@@ -69,17 +69,25 @@ class ProjectIndex:
     def module_for_path(self, path: Path) -> dict[str, Any] | None:
         return self.by_path.get(relpath(path, self.root))
 
-    def replace_source(self, rel: str, names: list[str], source: bytes) -> dict[str, Any]:
-        """Re-summarize one file from `source` when it differs from what was indexed
-        (an editor buffer, a snippet, a file changed during the run, a fix in progress)."""
-        digest = content_hash(source)
-        current = self.by_path.get(rel)
-        if current is not None and self.hashes.get(rel) == digest:
-            return current
-        summary = summarize(source, names[0], rel.endswith("__init__.py"))
-        self.hashes[rel] = digest
-        self._add(rel, names, summary)
-        return summary
+    def overlaid(self, rel: str, names: list[str], source: bytes) -> "ProjectIndex":
+        """A copy of the index in which file `rel` holds `source` (an editor buffer,
+        a fix in progress, a file changed during the run). The copy never writes the
+        cache: it no longer describes the files on disk."""
+        view = ProjectIndex(
+            root=self.root,
+            by_path=dict(self.by_path),
+            by_name=dict(self.by_name),
+            hashes=dict(self.hashes),
+            use_cache=False,
+        )
+        view.hashes[rel] = content_hash(source)
+        view._add(rel, names, summarize(source, names[0], rel.endswith("__init__.py")))
+        return view
+
+    @classmethod
+    def of_source(cls, root: Path, rel: str, names: list[str], source: bytes) -> "ProjectIndex":
+        """An index of one text that is not on disk (a rule example, stdin)."""
+        return cls(root=root, use_cache=False).overlaid(rel, names, source)
 
     @property
     def fingerprint(self) -> str:
@@ -163,7 +171,7 @@ class ProjectIndex:
 
     def save_derived(self, name: str, value: Any) -> None:
         """Cache a whole-project analysis result with the index it was computed from
-        (not when an overlay made the index differ from the files on disk)."""
+        (an overlaid copy never writes: it no longer describes the files on disk)."""
         self.derived[name] = value
         if self.use_cache and self._entries and self.fingerprint == self._disk_fingerprint:
             self._write_cache()

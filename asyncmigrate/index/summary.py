@@ -37,6 +37,7 @@ import ast
 from typing import Any, Iterable
 
 from .refpath import ast_ref_path
+from .values import nested_qualname
 
 SCHEMA = 6
 
@@ -143,12 +144,10 @@ class ModuleSummarizer(ast.NodeVisitor):
     # -- scope helpers -------------------------------------------------------
 
     def _qualname(self, name: str) -> str:
-        prefix = []
-        for kind, item in self._scopes:
-            prefix.append(item if kind == "class" else item.summary["qualname"])
-        # Python's __qualname__ inserts `<locals>` after functions; the index keeps
-        # plain dotted names (`outer.inner`), which is what users write in seeds.
-        return f"{prefix[-1]}.{name}" if prefix else name
+        if not self._scopes:
+            return nested_qualname(None, name)
+        kind, item = self._scopes[-1]
+        return nested_qualname(item if kind == "class" else item.summary["qualname"], name)
 
     def _function(self) -> _FunctionState | None:
         for kind, item in reversed(self._scopes):

@@ -30,7 +30,20 @@ class Value(NamedTuple):
         return self.name.replace(":", ".")
 
 
+def join_id(module: str, qualname: str) -> str:
+    """(`pkg.mod`, `Cls.meth`) -> `pkg.mod:Cls.meth`: the id of a project function or
+    class, the same syntax as `--seed`. Every layer names definitions through this."""
+    return f"{module}:{qualname}"
+
+
 def split_id(ident: str) -> tuple[str, str]:
     """`pkg.mod:Cls.meth` -> (`pkg.mod`, `Cls.meth`)."""
     module, _, qualname = ident.partition(":")
     return module, qualname
+
+
+def nested_qualname(enclosing: str | None, name: str) -> str:
+    """The qualname of `name` defined in the class or function `enclosing` (None at
+    module level). Unlike Python's `__qualname__` there is no `<locals>` segment:
+    `outer.inner`, so the index, the rules and the codemods name a nested def alike."""
+    return f"{enclosing}.{name}" if enclosing else name

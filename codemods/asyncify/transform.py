@@ -16,6 +16,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
 from asyncmigrate.index.refpath import cst_ref_path
+from asyncmigrate.index.values import nested_qualname
 
 from .bridge import bridge_call
 from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
@@ -68,7 +69,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
     # -- scopes ------------------------------------------------------------------
 
     def _qualname(self, name: str) -> str:
-        return f"{self.scopes[-1]}.{name}" if self.scopes else name
+        return nested_qualname(self.scopes[-1] if self.scopes else None, name)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append(self._qualname(node.name.value))
