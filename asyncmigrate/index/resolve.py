@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from ..catalogue import AsyncApiCatalogue
 from .store import ProjectIndex
-from .values import Value, split_id
+from .values import Value, join_id, split_id
 
 _MAX_DEPTH = 24
 
@@ -115,7 +115,7 @@ class Resolver:
         if self._lookup_name(module, scope, "super", 0) != Value("external", "builtins.super"):
             return None
         kind = "class" if fn["kind"] == "classmethod" else "instance"
-        return Value("super", f"{module}:{fn['owner']}", kind)
+        return Value("super", join_id(module, fn["owner"]), kind)
 
     def _lookup_name(
         self, module: str, scope: str | None, name: str, depth: int
@@ -134,9 +134,9 @@ class Resolver:
                 if param["name"] != name:
                     continue
                 if position == 0 and fn["owner"] and fn["kind"] in ("method", "property"):
-                    return Value("instance", f"{module}:{fn['owner']}")
+                    return Value("instance", join_id(module, fn["owner"]))
                 if position == 0 and fn["owner"] and fn["kind"] == "classmethod":
-                    return Value("class", f"{module}:{fn['owner']}")
+                    return Value("class", join_id(module, fn["owner"]))
                 if param["annotation"]:
                     return self.instance_of(
                         self.value_of(module, fn["parent"], param["annotation"].split("."), depth + 1)
@@ -146,9 +146,9 @@ class Resolver:
                 return self.eval_type(module, fn["qualname"], fn["locals"][name], depth + 1)
             nested = f"{fn['qualname']}.{name}"
             if nested in functions:
-                return Value("function", f"{module}:{nested}")
+                return Value("function", join_id(module, nested))
             if nested in summary["classes"]:
-                return Value("class", f"{module}:{nested}")
+                return Value("class", join_id(module, nested))
             if name in fn["local_names"]:
                 return None  # a local without a known type shadows everything outside
             fn = functions.get(fn["parent"]) if fn["parent"] else None
@@ -180,9 +180,9 @@ class Resolver:
             return None
         module = summary["name"]
         if name in summary["functions"]:
-            return Value("function", f"{module}:{name}")
+            return Value("function", join_id(module, name))
         if name in summary["classes"]:
-            return Value("class", f"{module}:{name}")
+            return Value("class", join_id(module, name))
         if name in summary["imports"]:
             return self.qualified_value(summary["imports"][name], depth + 1)
         if name in summary["globals"]:
@@ -250,14 +250,14 @@ class Resolver:
                 continue
             module, _ = split_id(entry)
             if name in cls["methods"]:
-                fid = f"{module}:{cls['methods'][name]}"
+                fid = join_id(module, cls["methods"][name])
                 fn = self.function(fid)
                 if on_instance and fn is not None and fn["kind"] == "property":
                     return self.call_result(Value("function", fid), depth + 1)
                 return Value("function", fid)
             nested = f"{cls['qualname']}.{name}"
             if nested in self.index.module(module)["classes"]:
-                return Value("class", f"{module}:{nested}")
+                return Value("class", join_id(module, nested))
             if name in cls["attrs"]:
                 texpr = cls["attrs"][name]
                 return self.eval_type(module, None, texpr, depth + 1) if texpr else None
@@ -380,7 +380,7 @@ class Resolver:
             table: dict[str, set[str]] = {}
             for summary in self.index.summaries():
                 for qualname in summary.get("classes", {}):
-                    sub = f"{summary['name']}:{qualname}"
+                    sub = join_id(summary["name"], qualname)
                     for base in self.mro(sub)[1:]:
                         table.setdefault(base, set()).add(sub)
             self._subclasses = table

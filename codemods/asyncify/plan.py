@@ -29,7 +29,8 @@ from typing import Iterable
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.callgraph import MODULE_SCOPE, CallSite
-from asyncmigrate.index.values import Value, split_id
+from asyncmigrate.index import records
+from asyncmigrate.index.values import Value, join_id, split_id
 
 from .edits import Edge, FileEdits, Item, SiteEdit, call_key, stmt_key
 from .layers import layer_numbers
@@ -134,34 +135,34 @@ class Planner(SafetyRules):
 
     def _index_references(self) -> None:
         resolve = self.resolver.value_of
-        self.uses_by_key: dict[str, list[tuple[str, list]]] = defaultdict(list)
+        self.uses_by_key: dict[str, list[tuple[str, records.UseRecord]]] = defaultdict(list)
         self.stored: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        self.lambda_calls: list[tuple[str, Value | None, list]] = []
+        self.lambda_calls: list[tuple[str, Value | None, records.ScopedRef]] = []
         for summary in self.project.index.summaries():
             if "functions" not in summary:
                 continue
             module = summary["name"]
             for qualname, fn in summary["functions"].items():
-                for use in fn.get("uses", ()):
+                for use in records.uses(fn):
                     key = self._use_key(module, qualname, fn, use)
                     if key:
-                        self.uses_by_key[key].append((f"{module}:{qualname}", use))
-            for scope, path, line, _col in summary.get("value_refs", ()):
-                value = resolve(module, scope, path)
+                        self.uses_by_key[key].append((join_id(module, qualname), use))
+            for ref in records.value_refs(summary):
+                value = resolve(module, ref.scope, ref.path)
                 if value is not None and value.kind == "function":
-                    self.stored[value.name].append((module, line))
-            for scope, path, line, col in summary.get("lambda_calls", ()):
-                value = self.resolver.call_target(module, scope, path)
-                self.lambda_calls.append((module, value, [scope, path, line, col]))
+                    self.stored[value.name].append((module, ref.line))
+            for ref in records.lambda_calls(summary):
+                value = self.resolver.call_target(module, ref.scope, ref.path)
+                self.lambda_calls.append((module, value, ref))
         self.passed: dict[str, list[CallSite]] = defaultdict(list)
         for site in self.graph.sites():
             for value in site.passed:
                 if value.kind == "function":
                     self.passed[value.name].append(site)
 
-    def _use_key(self, module: str, scope: str, fn: dict, use: list) -> str | None:
+    def _use_key(self, module: str, scope: str, fn: dict, use: records.UseRecord) -> str | None:
         """The function a `with`/`for` runs implicitly: a factory or a dunder."""
-        kind, path = use[0], use[1]
+        kind, path = use.kind, use.path
         if not path:
             return None
         dunder = "__enter__" if kind.endswith("with") else "__iter__"
@@ -304,10 +305,10 @@ class Planner(SafetyRules):
                 module, _ = split_id(current)
                 for pair in _PROTOCOLS:
                     if fn["name"] in pair:
-                        cls = self.resolver.class_(f"{module}:{fn['owner']}")
+                        cls = self.resolver.class_(join_id(module, fn["owner"]))
                         for name in pair:
                             if cls and name in cls["methods"]:
-                                todo.append(f"{module}:{cls['methods'][name]}")
+                                todo.append(join_id(module, cls["methods"][name]))
         return group
 
     def propagate(self) -> None:
@@ -342,13 +343,13 @@ class Planner(SafetyRules):
                 f"`{callee}` becomes an async {'generator' if flavour == 'asyncgen' else 'context manager'}; its result is passed to {outer}, which cannot consume it: rewrite by hand",
             )
 
-    def _use(self, caller: str, use: list, callee: str) -> None:
-        kind, line, col = use[0], use[2], use[3]
+    def _use(self, caller: str, use: records.UseRecord, callee: str) -> None:
+        kind, line, col = use.kind, use.line, use.column
         if kind.startswith("async") or self._already_async_use(caller, callee):
             return
-        if kind == "yieldfrom" and len(use) > 4 and self.flavour(callee) == "asyncgen":
+        if kind == "yieldfrom" and use.statement and self.flavour(callee) == "asyncgen":
             module = split_id(caller)[0]
-            edge = Edge(caller, callee, "async yield from", module, use[4], use[5], None, kind)
+            edge = Edge(caller, callee, "async yield from", module, *use.statement, None, kind)
             self._require(caller, edge)
             return
         if kind == "yieldfrom":
@@ -516,7 +517,7 @@ class Planner(SafetyRules):
                 continue
             if ":" in callee and self.flavour(callee) != "coroutine":
                 continue
-            enclosing = f"{module}:{scope}" if scope else f"{module}:{MODULE_SCOPE}"
+            enclosing = join_id(module, scope or MODULE_SCOPE)
             if enclosing in async_after or enclosing in reached:
                 self.report(
                     enclosing,
@@ -624,7 +625,7 @@ class Planner(SafetyRules):
         reached: set[str] = set()
         todo = [f for f in async_after if ":" in f]
         todo += [
-            f"{s['name']}:{q}"
+            join_id(s["name"], q)
             for s in self.project.index.summaries()
             for q, fn in s.get("functions", {}).items()
             if fn["is_async"]

@@ -14,7 +14,8 @@ import builtins
 import fnmatch
 from collections import defaultdict
 
-from asyncmigrate.index.values import split_id
+from asyncmigrate.index import records
+from asyncmigrate.index.values import join_id, split_id
 
 from .edits import Edge
 from .seeds import ASYNC_DUNDERS
@@ -99,15 +100,15 @@ class SafetyRules:
     def refusal(self, fid: str) -> tuple[str, int | None] | None:
         """Why converting `fid` is unsafe (it is then left alone and reported)."""
         module, qualname = split_id(fid)
-        for use in self.fn(fid).get("uses", ()):
-            if use[0] != "yieldfrom":
+        for use in records.uses(self.fn(fid)):
+            if use.kind != "yieldfrom":
                 continue
             key = self._use_key(module, qualname, self.fn(fid), use)
-            if len(use) > 4 and key in self.async_fns and self.flavour(key) == "asyncgen":
+            if use.statement and key in self.async_fns and self.flavour(key) == "asyncgen":
                 continue  # rewritten as `async for x in ...: yield x`
             return (
                 f"`{fid}` would become an async generator, but it uses `yield from` (line "
-                f"{use[2]}), which async generators cannot: rewrite it as `async for` by hand",
+                f"{use.line}), which async generators cannot: rewrite it as `async for` by hand",
                 None,
             )
         for module, line in self.stored.get(fid, ()):
@@ -140,7 +141,7 @@ class SafetyRules:
         module, _ = split_id(fid)
         fn = self.fn(fid)
         name = fn["name"]
-        for entry in self.resolver.mro(f"{module}:{fn['owner']}"):
+        for entry in self.resolver.mro(join_id(module, fn["owner"])):
             if ":" in entry:
                 continue
             owner, _, attr = entry.rpartition(".")
@@ -197,11 +198,11 @@ class SafetyRules:
                 continue
             self.extra_async.add(wrapper)
             self.edges.append(
-                Edge(wrapper, "", "await", split_id(wrapper)[0], call[1], call[2], tuple(call[0]))
+                Edge(wrapper, "", "await", split_id(wrapper)[0], call.line, call.column, tuple(call.path))
             )
             self.existing.add(wrapper)
 
-    def _forwarder(self, decorator: str) -> tuple[str, list] | None:
+    def _forwarder(self, decorator: str) -> tuple[str, records.CallRecord] | None:
         fn = self.fn(decorator)
         if fn is None or not fn["params"]:
             return None
@@ -214,10 +215,10 @@ class SafetyRules:
         inner = summary["functions"][nested[0]]
         if inner["is_async"] or inner["is_generator"]:
             return None
-        calls = [c for c in inner["calls"] if c[0] == [param]]
-        if len(calls) != 1 or calls[0][3]:
+        calls = [c for c in records.calls(inner["calls"]) if list(c.path) == [param]]
+        if len(calls) != 1 or calls[0].awaited:
             return None
-        return f"{module}:{nested[0]}", calls[0]
+        return join_id(module, nested[0]), calls[0]
 
     def _dispatch_checks(self, converted: set[str]) -> None:
         """getattr dispatch and receivers of unknown type: never awaited on a guess."""
@@ -226,7 +227,7 @@ class SafetyRules:
         for fid in converted:
             fn = self.fn(fid)
             if fn["owner"]:
-                owners[f"{split_id(fid)[0]}:{fn['owner']}"].add(fn["name"])
+                owners[join_id(split_id(fid)[0], fn["owner"])].add(fn["name"])
                 names[fn["name"]].add(fid)
         called = {(s.caller, s.line) for s in self.graph.sites() if s.path[:2] == ("getattr", "()")}
         for site in self.graph.sites():

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.errors import UsageError
-from asyncmigrate.index.values import split_id
+from asyncmigrate.index.values import join_id, split_id
 
 _SEED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -70,7 +70,7 @@ def resolve_seeds(project: Project, written: Iterable[str]) -> Seeds:
             continue
         if "functions" not in summary:
             raise UsageError(f"seed {seed}: module {module} does not parse")
-        canonical = f"{summary['name']}:{qualname}"
+        canonical = join_id(summary["name"], qualname)
         if qualname in summary["functions"]:
             seeds.functions.add(canonical)
             continue
@@ -93,7 +93,7 @@ def function_at(project: Project, path: Path, line: int) -> str | None:
         if fn["line"] <= line <= (fn.get("end_line") or fn["line"]):
             if best is None or fn["line"] >= summary["functions"][best]["line"]:
                 best = qualname
-    return f"{summary['name']}:{best}" if best else None
+    return join_id(summary["name"], best) if best else None
 
 
 def load_profile(project: Project, report: Path, seeds: Seeds) -> None:

@@ -17,6 +17,7 @@ import libcst as cst
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.catalogue import BlockingEntry
+from asyncmigrate.index import records
 from asyncmigrate.index.values import Value
 from lint_rules.rule import ProjectRule
 
@@ -55,8 +56,8 @@ def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Va
     for qualname, fn in summary.get("functions", {}).items():
         if not fn["is_async"]:
             continue
-        for call in fn["calls"]:
-            target = project.resolver.call_target(module, qualname, call[0])
+        for call in records.calls(fn["calls"]):
+            target = project.resolver.call_target(module, qualname, call.path)
             if target is not None:
                 yield target
 

@@ -7,6 +7,8 @@ from typing import Any
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
+from asyncmigrate.index import records
+from asyncmigrate.index.values import join_id
 from lint_rules.rule import ProjectRule
 
 
@@ -142,18 +144,18 @@ class AsyncWithoutAwait(ProjectRule, LintRule):
     def _passed_names(self, summary: dict[str, Any]) -> set[str]:
         """Names this module passes as arguments or stores as values."""
         if self._passed is None:
-            calls = [c for f in summary.get("functions", {}).values() for c in f["calls"]]
-            calls += summary.get("module_calls", [])
-            paths = [r for c in calls if len(c) > 4 for r in c[4]]
-            paths += [ref[1] for ref in summary.get("value_refs", [])]
+            calls = [c for f in summary.get("functions", {}).values() for c in records.calls(f["calls"])]
+            calls += records.calls(summary.get("module_calls", []))
+            paths = [r for c in calls for r in c.refs]
+            paths += [ref.path for ref in records.value_refs(summary)]
             self._passed = {p[-1] for p in paths if p}
         return self._passed
 
     def _overridable(self, fn: dict[str, Any]) -> bool:
         """A method whose signature another class shares: a base or an override."""
         module = self.context.module
-        cid = f"{module}:{fn['owner']}"
-        fid = f"{module}:{fn['qualname']}"
+        cid = join_id(module, fn["owner"])
+        fid = join_id(module, fn["qualname"])
         resolver = self.project.resolver
         for base in resolver.mro(cid)[1:]:
             if ":" not in base:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asyncmigrate.index.values import join_id
 from asyncmigrate.project import relpath
 
 
@@ -35,7 +36,7 @@ class ContextVarFix:
         try:
             conversion = convert(
                 project,
-                f"{module}:{name}",
+                join_id(module, name),
                 sources={rel: self._module.bytes},  # type: ignore[attr-defined]
                 writable=lambda other: other == rel,
             )

@@ -9,6 +9,7 @@ from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.index.refpath import cst_ref_path
+from asyncmigrate.index.values import join_id
 from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import MUTATING_METHODS, SharedState
 
@@ -219,12 +220,12 @@ class _Analysis:
         if len(path) == 1:
             name = path[0]
             if name in self.globals:
-                return f"{self.module}:{name}"
+                return join_id(self.module, name)
             if not self._is_global_name(name):
                 return None
             owner = self.state.global_owner(self.module, name)
             if owner and self.state.is_mutable_global(owner):
-                return f"{owner[0]}:{owner[1]}"
+                return join_id(owner[0], owner[1])
             return None
         base = resolver.value_of(self.module, self.scope, path[:-1])
         if base is None:
@@ -232,7 +233,7 @@ class _Analysis:
         if base.kind == "module":
             owner = (base.name, path[-1])
             if self.project.index.module(base.name) and self.state.is_mutable_global(owner):
-                return f"{owner[0]}:{owner[1]}"
+                return join_id(owner[0], owner[1])
             return None
         if base.kind in ("instance", "class"):
             cid = self.state.class_mutable(base.name, path[-1])
@@ -380,7 +381,7 @@ class _Analysis:
             return
         if isinstance(target, cst.Name):
             if target.value in self.globals:
-                self.emit("write", f"{self.module}:{target.value}", target)
+                self.emit("write", join_id(self.module, target.value), target)
             return
         if isinstance(target, cst.Subscript):
             key = self.key(_container(target.value))
