@@ -7,21 +7,17 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.index.refpath import written
-from asyncmigrate.index.refpath import cst_ref_path
 from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import (
-    SharedState,
     is_cache_name,
     is_configuring_name,
-    is_sync_project_function,
     rebinding_label,
     rebinding_reachability,
     rebound_global,
-    usage_chain,
 )
 
 from .contextvar_fix import ContextVarFix
+from .helper_chain import helper_chain
 from lint_rules.rules.gather.independent_awaits import names_in
 
 
@@ -249,15 +245,10 @@ class GlobalStateInAsync(ContextVarFix, ProjectRule, LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if not self._checked_function():
             return
-        target = self.call_target(node)
-        if not is_sync_project_function(self.project, target):
+        found = helper_chain(self, node, rebinding_label, rebinding_reachability)
+        if found is None:
             return
-        if self.context.module == target.name.partition(":")[0]:
-            SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
-        first = written(cst_ref_path(node.func) or [target.qualified])
-        chain = usage_chain(target.name, first, rebinding_label(self.project), lambda: rebinding_reachability(self.project))
-        if not chain:
-            return
+        target, chain = found
         owner = rebound_global(self.project, target.name)
         hint = (
             f" (`python -m codemods.contextvars . --name {owner[0]}:{owner[1]}`)" if owner else ""

@@ -9,16 +9,14 @@ from fixit import Invalid, LintRule, Valid
 from asyncmigrate.analysis import Project
 from asyncmigrate.index.refpath import cst_ref_path
 from lint_rules.rule import ProjectRule
-from asyncmigrate.index.refpath import written
 from asyncmigrate.shared_state import (
     SharedState,
-    is_sync_project_function,
     thread_local_label,
     thread_local_reachability,
-    usage_chain,
 )
 
 from .contextvar_fix import ContextVarFix
+from .helper_chain import helper_chain
 
 
 class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
@@ -161,15 +159,10 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
             return
-        target = self.call_target(node)
-        if not is_sync_project_function(self.project, target):
+        found = helper_chain(self, node, thread_local_label, thread_local_reachability)
+        if found is None:
             return
-        if self.context.module == target.name.partition(":")[0]:
-            SharedState.of(self.project).facts(self.context.module, source=lambda: self._module.bytes)
-        first = written(cst_ref_path(node.func) or [target.qualified])
-        chain = usage_chain(target.name, first, thread_local_label(self.project), lambda: thread_local_reachability(self.project))
-        if not chain:
-            return
+        _, chain = found
         self.report(
             node,
             f"threading.local used via {' -> '.join(chain)}: every task on the event loop "
