@@ -1,7 +1,8 @@
 """Errors that end a command, and the one place that turns failures into the CLI
-contract: exit 2 with a one-line message for usage/configuration errors, 130 on
-Ctrl-C, and 2 with the traceback for an internal error (which must never look like
-"no findings")."""
+contract: exit 2 with a one-line message for usage/configuration errors and for
+I/O errors (a file that cannot be read or written is the environment, not a bug),
+130 on Ctrl-C, and 2 with the traceback for an internal error (which must never look
+like "no findings")."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def command_errors() -> Iterator[None]:
     try:
         yield
     except UsageError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except OSError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import UsageError
+from .fileio import check_paths
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
@@ -146,8 +146,7 @@ def collect_targets(
     found: list[Path] = []
     seen: set[Path] = set()
     for path in paths:
-        if not path.exists() and not path.is_symlink():
-            raise UsageError(f"path does not exist: {path}")
+        check_paths([path])
         if path.is_file() or path.is_symlink():
             candidates: Iterable[Path] = [path]
         else:

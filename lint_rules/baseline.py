@@ -21,7 +21,7 @@ from typing import Iterable, NamedTuple
 
 from lint_rules.diagnostics import Diagnostic
 from asyncmigrate.errors import UsageError
-from asyncmigrate.fileio import atomic_write_bytes
+from asyncmigrate.fileio import write_result
 
 from .engine import FileResult, decode_source
 
@@ -89,10 +89,10 @@ def write(baseline_file: Path, diagnostics: Iterable[Diagnostic], keys: KeyMaker
         entries.append({**key._asdict(), "message": d.message})
     entries.sort(key=lambda e: (e["path"], e["code"], e["scope"], e["fingerprint"], e["message"]))
     data = {"version": VERSION, "tool": "asyncmigrate", "findings": entries}
-    try:
-        atomic_write_bytes(baseline_file, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-    except OSError as e:
-        raise UsageError(f"cannot write baseline {baseline_file}: {e.strerror or e}") from e
+    write_result(
+        baseline_file, (json.dumps(data, indent=2) + "\n").encode("utf-8"),
+        f"baseline {baseline_file}",
+    )
     return len(entries)
 
 

@@ -129,8 +129,13 @@ def _lint(
         return 1 if changed or diagnostics else 0
 
     if request.fix:
-        written = runner.write_fixes(outcome)
-        for result in written:
+        written = []
+        # Each file is reported as it is written: if a later write fails, the
+        # user still sees which files already changed.
+        for result in changed:
+            if not runner.write_fix(result):
+                continue
+            written.append(result)
             click.echo(f"fixed {result.fixes_applied} in {result.display}", err=True)
             for d in result.fixed_diagnostics:
                 click.echo(f"  {d.line}:{d.column}: {d.code} {d.message}", err=True)
@@ -177,6 +182,16 @@ def _report_fixed(fixed: list[dict[str, str]], baseline_file: Path, paths: Seque
         f"asyncmigrate lint {' '.join(paths)} --write-baseline {baseline_file}",
         err=True,
     )
+
+
+@click.command(name="rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True)
+def rules_command(fmt: str) -> None:
+    """List every rule with its code and summary."""
+    from .docs import rule_table
+
+    click.echo(rule_table(markdown=fmt == "markdown"))
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ project that a named path belongs to, and lints only the named files.
 
 from __future__ import annotations
 
-import difflib
 import multiprocessing
 import os
 import sys
@@ -19,8 +18,7 @@ from typing import Sequence
 from asyncmigrate.analysis import Project
 from asyncmigrate.config import Config, load_config
 from lint_rules.diagnostics import PARSE_ERROR, Diagnostic
-from asyncmigrate.errors import UsageError
-from asyncmigrate.fileio import atomic_write_bytes
+from asyncmigrate import fileio
 from asyncmigrate.project import collect_targets, find_root, relpath
 
 from . import ALL_RULES
@@ -107,8 +105,7 @@ def _targets(request: LintRequest) -> list[tuple[Path, Path, str]]:
     jobs = []
     for given in request.paths:
         path = Path(given)
-        if not path.exists() and not path.is_symlink():
-            raise UsageError(f"path does not exist: {given}")
+        fileio.check_paths([given])
         root = find_root(path)
         config = _config(root, request)
         for file in collect_targets([path], root, config.excludes):
@@ -177,27 +174,24 @@ def _can_fork() -> bool:
 
 def unified_diff(result: FileResult) -> str:
     assert result.fixed is not None and result.original is not None
-    before = decode_source(result.original).splitlines(keepends=True)
-    after = decode_source(result.fixed).splitlines(keepends=True)
-    return "".join(
-        difflib.unified_diff(before, after, f"a/{result.display}", f"b/{result.display}")
+    return fileio.unified_diff(
+        decode_source(result.original), decode_source(result.fixed), result.display
     )
 
 
+def write_fix(result: FileResult) -> bool:
+    """Write one fixed file atomically; False when it changed since it was read (the
+    user's edit wins). A file that cannot be written ends the run (UsageError)."""
+    assert result.fixed is not None
+    if fileio.write_result(
+        result.path, result.fixed, result.display, unless_changed_from=result.original
+    ):
+        return True
+    print(f"warning: {result.display} changed during the run; not fixed", file=sys.stderr)
+    return False
+
+
 def write_fixes(outcome: LintOutcome) -> list[FileResult]:
-    """Write fixed files atomically, skipping any file that changed since it was read."""
-    written = []
-    for result in outcome.results:
-        if result.fixed is None:
-            continue
-        try:
-            if result.path.read_bytes() != result.original:
-                print(f"warning: {result.display} changed during the run; not fixed", file=sys.stderr)
-                continue
-            atomic_write_bytes(result.path, result.fixed)
-        except OSError as e:
-            print(f"error: cannot write {result.display}: {e.strerror}", file=sys.stderr)
-            continue
-        written.append(result)
-    return written
+    """Write every fixed file; returns those written."""
+    return [r for r in outcome.results if r.fixed is not None and write_fix(r)]
 

@@ -1,7 +1,8 @@
 """`python -m codemods.asyncify PATH...` and `asyncmigrate asyncify`.
 
 Exit status: 0 done (or nothing to do); 1 with `--check` when something would
-change; 2 on a usage or configuration error (missing path, bad or unknown seed).
+change; 2 on a usage or configuration error (missing path, bad or unknown seed)
+or a file that cannot be written.
 """
 
 from __future__ import annotations
@@ -135,20 +136,20 @@ def asyncify_command(
             sys.exit(0)
         results = _rewrite(project, plan, request.jobs)
 
-    items = list(plan.items)
-    for result in results:
-        items += result.notes
-        if result.error:
-            items.append(runner.Item(result.rel, 1, result.error))
-    changed = [r for r in results if r.changed and r.error is None]
-    if diff or check:
-        if diff:
-            for result in changed:
-                click.echo(runner.unified_diff(result), nl=False)
-        click.echo(report.summary(plan, items, len(changed), "Would change"), err=True, nl=False)
-        sys.exit(1 if check and changed else 0)
-    written = runner.write(project, changed)
-    click.echo(report.summary(plan, items, written, "Changed"), err=True, nl=False)
+        items = list(plan.items)
+        for result in results:
+            items += result.notes
+            if result.error:
+                items.append(runner.Item(result.rel, 1, result.error))
+        changed = [r for r in results if r.changed and r.error is None]
+        if diff or check:
+            if diff:
+                for result in changed:
+                    click.echo(runner.unified_diff(result), nl=False)
+            click.echo(report.summary(plan, items, len(changed), "Would change"), err=True, nl=False)
+            sys.exit(1 if check and changed else 0)
+        written = runner.write(project, changed)
+        click.echo(report.summary(plan, items, written, "Changed"), err=True, nl=False)
     sys.exit(0)
 
 

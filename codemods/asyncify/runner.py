@@ -7,7 +7,6 @@ land in the wrong places) and reported.
 
 from __future__ import annotations
 
-import difflib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from libcst.codemod import CodemodContext
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.errors import UsageError
-from asyncmigrate.fileio import atomic_write_bytes
+from asyncmigrate import fileio
 from asyncmigrate.index.store import content_hash
 from asyncmigrate.project import collect_targets, find_root
 
@@ -59,9 +58,7 @@ class FileResult:
 
 
 def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
-    for path in request.paths:
-        if not path.exists():
-            raise UsageError(f"path does not exist: {path}")
+    fileio.check_paths(request.paths)
     root = (request.root or find_root(request.paths[0])).resolve()
     if not root.is_dir():
         raise UsageError(f"--root is not a directory: {root}")
@@ -152,17 +149,20 @@ def rewrite_all(
 
 
 def write(project: Project, results: Iterable[FileResult]) -> int:
+    """Write the changed files; the first that cannot be written ends the run with
+    a one-line error (UsageError)."""
     count = 0
     for result in results:
         if result.changed and result.error is None:
-            atomic_write_bytes(project.root / result.rel, result.new)  # type: ignore[arg-type]
+            assert result.new is not None  # `changed` says so
+            fileio.write_result(project.root / result.rel, result.new, result.rel)
             count += 1
     return count
 
 
 def unified_diff(result: FileResult) -> str:
-    old = result.old.decode("utf-8", "replace").splitlines(keepends=True)
-    new = (result.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    return "".join(
-        difflib.unified_diff(old, new, fromfile=f"a/{result.rel}", tofile=f"b/{result.rel}")
+    return fileio.unified_diff(
+        result.old.decode("utf-8", "replace"),
+        (result.new or b"").decode("utf-8", "replace"),
+        result.rel,
     )

@@ -2,13 +2,12 @@
 
 Exit status: 0 done (or nothing to do); 1 when a conversion is refused, or with
 `--check` when something would change; 2 on a usage, configuration or internal
-error. Files are written atomically, and only when every file of a conversion
-compiles.
+error, or a file that cannot be written. Files are written atomically, and only
+when every file of a conversion compiles.
 """
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import click
 
 from asyncmigrate.analysis import Project
 from codemods.contextvars.conversion import ConversionRefused, convert
-from asyncmigrate.errors import UsageError, command_errors
-from asyncmigrate.fileio import atomic_write_bytes
+from asyncmigrate import fileio
+from asyncmigrate.errors import command_errors
 from asyncmigrate.project import find_root
 
 
@@ -44,9 +43,7 @@ def contextvars_command(
     """Convert module globals (and threading.local objects) in PATHS to ContextVars,
     rewriting every read, write and `from mod import NAME` importer in the project."""
     with command_errors():
-        for path in paths:
-            if not path.exists():
-                raise UsageError(f"no such file or directory: {path}")
+        fileio.check_paths(paths)
         root = (root or find_root(paths[0])).resolve()
         project = Project.load(root, config_file=config_file, use_cache=not no_cache)
         targets = [p.resolve() for p in paths]
@@ -75,26 +72,18 @@ def contextvars_command(
                 err=True,
             )
 
-    if diff or check:
+        if diff or check:
+            for rel, new in sorted(changed.items()):
+                if diff:
+                    old = (root / rel).read_text(encoding="utf-8")
+                    click.echo(fileio.unified_diff(old, new.decode("utf-8"), rel), nl=False)
+            click.echo(f"Would change {len(changed)} file(s).", err=True)
+            sys.exit(1 if refused or (check and changed) else 0)
+        # One conversion spans several files: the first that cannot be written
+        # ends the run, rather than going on to leave more of it half-done.
         for rel, new in sorted(changed.items()):
-            if diff:
-                old = (root / rel).read_text(encoding="utf-8")
-                click.echo(
-                    "".join(
-                        difflib.unified_diff(
-                            old.splitlines(keepends=True),
-                            new.decode("utf-8").splitlines(keepends=True),
-                            f"a/{rel}",
-                            f"b/{rel}",
-                        )
-                    ),
-                    nl=False,
-                )
-        click.echo(f"Would change {len(changed)} file(s).", err=True)
-        sys.exit(1 if refused or (check and changed) else 0)
-    for rel, new in sorted(changed.items()):
-        atomic_write_bytes(root / rel, new)
-    click.echo(f"Changed {len(changed)} file(s).", err=True)
+            fileio.write_result(root / rel, new, rel)
+        click.echo(f"Changed {len(changed)} file(s).", err=True)
     sys.exit(1 if refused else 0)
 
 
