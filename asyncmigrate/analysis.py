@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .callgraph import CallGraph
-from .catalogue import AsyncApiCatalogue, BlockingCatalogue
+from .catalogue import AsyncApiCatalogue, BlockingCatalogue, NameSet
 from .config import Config, load_config
 from .index import records
 from .index.resolve import Resolver
@@ -26,12 +26,6 @@ from .reachability import LeafTest, Reachabilities, Reachability
 
 if TYPE_CHECKING:
     from .catalogue import BlockingEntry
-
-#: Top-level packages of the async libraries the catalogue knows.
-ASYNC_LIBRARIES = frozenset(
-    {"asyncio", "aiohttp", "httpx", "anyio", "trio", "aiofiles", "asyncpg", "aiosqlite", "motor"}
-)
-_ASYNC_CONTEXT_MANAGER_DECORATORS = {"contextlib.asynccontextmanager"}
 
 
 class Project:
@@ -136,7 +130,7 @@ class Project:
         """The qualified names of a function's decorators (`contextlib.contextmanager`)."""
         return self.resolver.decorators(fid)
 
-    def _has_decorator(self, fid: str, names: set[str]) -> bool:
+    def _has_decorator(self, fid: str, names: NameSet) -> bool:
         return any(d in names for d in self.decorators(fid))
 
     def call_kind(self, fid: str) -> str | None:
@@ -155,7 +149,7 @@ class Project:
         for written in reversed(fn["decorators"]):
             value = self.resolver.value_of(module, fn["parent"], written.split("."))
             name = value.qualified if value is not None else written
-            if name in _ASYNC_CONTEXT_MANAGER_DECORATORS:
+            if name in self.catalogue.async_context_manager_decorators:
                 return None
             effect = self.catalogue.decorator_effect(name)
             if effect is None and value is not None and value.kind == "function":
@@ -191,7 +185,7 @@ class Project:
         return bool(
             value is not None
             and value.kind == "function"
-            and self._has_decorator(value.name, _ASYNC_CONTEXT_MANAGER_DECORATORS)
+            and self._has_decorator(value.name, self.catalogue.async_context_manager_decorators)
         )
 
     def is_task_factory(self, value: Value | None) -> bool:
@@ -297,10 +291,7 @@ class Project:
 
     def imports_async_library(self, summary: dict[str, Any]) -> bool:
         imported = summary.get("imports", {}).values()
-        return any(
-            target.split(".")[0] in ASYNC_LIBRARIES or target.startswith("redis.asyncio")
-            for target in imported
-        )
+        return any(self.catalogue.is_async_library(target) for target in imported)
 
     def describe(self, value: Value) -> str:
         """How a message names a value: `pkg.mod.Cls.meth`."""

@@ -4,6 +4,10 @@ know about the standard library and popular libraries.
 The knowledge itself is data (`knowledge/*.toml`); this module only loads it and
 answers questions by qualified name. Names are normalised through the `aliases`
 table on both sides, so `asyncio.locks.Lock` and `asyncio.Lock` are one name.
+
+`AsyncApiCatalogue` and `BlockingCatalogue` are per project (configuration extends
+them); the project-independent tables are loaded once, here: `STATE`, `PROTOCOLS`,
+`NAMING` and `BRIDGES`. `knowledge_fingerprint()` covers every knowledge file.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import re
 import sys
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 class NameSet:
@@ -43,10 +51,26 @@ class NameSet:
         return bool(self._regex and self._regex.match(name))
 
 
+def knowledge_dir() -> Traversable:
+    """The directory of the bundled `*.toml` knowledge files."""
+    return resources.files("asyncmigrate.knowledge")
+
+
 @lru_cache(maxsize=None)
 def _load(name: str) -> dict:
-    text = resources.files("asyncmigrate.knowledge").joinpath(name).read_text("utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads(knowledge_dir().joinpath(name).read_text("utf-8"))
+
+
+def knowledge_fingerprint() -> str:
+    """A digest of every knowledge file, name and raw bytes: it changes whenever any
+    bundled table can change an answer, so it can key cached analyses."""
+    digest = hashlib.blake2b(digest_size=12)
+    for entry in sorted(knowledge_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            data = entry.read_bytes()
+            digest.update(f"{entry.name}:{len(data)}\n".encode())
+            digest.update(data)
+    return digest.hexdigest()
 
 
 class BlockingEntry:
@@ -76,8 +100,6 @@ class BlockingEntry:
         lead = "" if self.code == CONFIGURED_CODE else "use "
         return f"{text}; {lead}{self.replacement}"
 
-
-_FINGERPRINTED = ("blocking.toml", "async_apis.toml")
 
 #: The code of user-configured blocking calls (`blocking-calls` in configuration).
 CONFIGURED_CODE = "AM210"
@@ -123,16 +145,19 @@ class BlockingCatalogue:
     @property
     def fingerprint(self) -> str:
         """Changes whenever what `match` answers can change (for cached analyses)."""
-        # Call resolution (factory return types) is data too: both files count.
-        knowledge = resources.files("asyncmigrate.knowledge")
-        text = "".join(knowledge.joinpath(n).read_text("utf-8") for n in _FINGERPRINTED)
+        # Call resolution (factory return types) is data too: every file counts.
         patterns = "\n".join(f"{e.patterns}={e.replacement}" for e in self.configured)
-        return hashlib.blake2b(f"{text}\0{patterns}".encode(), digest_size=12).hexdigest()
+        text = f"{knowledge_fingerprint()}\0{patterns}"
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 class AsyncApiCatalogue:
     """What is known about async APIs: coroutine functions, async-only context
-    managers and iterables, task factories, and factory return types."""
+    managers and iterables, task factories, factory return types, decorators, and
+    the calls that consume coroutines or callbacks.
+
+    The tables after `loop_runners` are matched as written (the resolver has
+    already normalised the names it gives)."""
 
     def __init__(self, extra_coroutines: Iterable[str] = ()):
         data = _load("async_apis.toml")
@@ -152,18 +177,41 @@ class AsyncApiCatalogue:
             norm(k): norm(v) for k, v in data["returns"].items()
         }
         self.loop_runners = NameSet(norm(n) for n in data["loop_runners"]["names"])
+        #: external methods that run a loop whatever their class (`run_until_complete`)
+        self.loop_runner_methods = frozenset(data["loop_runners"]["methods"])
         decorators = data["decorators"]
         self._decorator_effects = [
             (NameSet(decorators[kind]), kind) for kind in ("preserve", "to_sync", "to_async", "not_called")
         ]
+        #: decorators that work unchanged on a coroutine function
+        self.coroutine_safe_decorators = NameSet(decorators["coroutine_safe"])
+        #: decorators that make a generator function a (async) context-manager factory
+        self.context_manager_decorators = NameSet(decorators["context_manager"])
+        self.async_context_manager_decorators = NameSet(decorators["async_context_manager"])
+        self.implicit_loop_getters = NameSet(data["implicit_loop_getters"]["names"])
+        #: calls that consume a coroutine object passed to them
+        self.coroutine_consumers = NameSet(data["coroutine_consumers"]["names"])
+        #: calls that use their argument as a plain value
+        self.value_consumers = NameSet(data["value_consumers"]["names"])
+        callbacks = data["callbacks"]
+        #: calls that call a callable synchronously in the caller
+        self.sync_callbacks = NameSet(callbacks["sync"])
+        #: calls that call a callable on another thread, or after the loop has stopped
+        self.thread_callbacks = NameSet(callbacks["thread"])
+        #: calls that accept a coroutine function as a value
+        self.coroutine_function_consumers = NameSet(callbacks["coroutine_function"])
+        libraries = data["async_libraries"]
+        self._async_packages = frozenset(libraries["packages"])
+        self._async_modules = tuple(libraries["modules"])
+
+    def is_async_library(self, module: str) -> bool:
+        """Whether importing `module` makes the importer async code."""
+        return module.split(".")[0] in self._async_packages or module.startswith(self._async_modules)
 
     def is_loop_runner(self, name: str) -> bool:
         """Whether calling `name` runs an event loop until a coroutine completes."""
         name = self.normalize(name)
-        return name in self.loop_runners or name.rsplit(".", 1)[-1] in (
-            "run_until_complete",
-            "run_forever",
-        )
+        return name in self.loop_runners or name.rsplit(".", 1)[-1] in self.loop_runner_methods
 
     def decorator_effect(self, name: str) -> str | None:
         """What a decorator does to calls of what it wraps: "preserve", "to_sync",
@@ -194,3 +242,77 @@ class AsyncApiCatalogue:
 
     def return_type(self, function_name: str) -> str | None:
         return self.returns.get(self.normalize(function_name))
+
+
+class StateKnowledge:
+    """`knowledge/state.toml`: what makes state shared by the tasks on a loop, what
+    changes it and what guards it."""
+
+    def __init__(self, data: dict):
+        containers = data["mutable_containers"]
+        #: calls that build a fresh mutable container
+        self.mutable_factories = frozenset(containers["factories"])
+        #: methods that change a container in place
+        self.mutating_methods = frozenset(containers["mutating_methods"])
+        #: methods whose first argument names the item they touch
+        self.keyed_methods = frozenset(containers["keyed_methods"])
+        #: methods that read a container without changing it
+        self.keyed_reads = frozenset(containers["keyed_reads"])
+        self.thread_local_classes = frozenset(data["thread_locals"]["classes"])
+        #: context managers that serialize the tasks holding them
+        self.lock_classes = frozenset(data["locks"]["classes"])
+
+
+class ProtocolKnowledge:
+    """`knowledge/protocols.toml`: method names with protocol meaning."""
+
+    def __init__(self, data: dict):
+        by_statement = data["async_dunders"]
+        #: sync dunder -> its async form (`__enter__` -> `__aenter__`)
+        self.async_dunders: Mapping[str, str] = MappingProxyType(
+            {sync: async_ for table in by_statement.values() for sync, async_ in table.items()}
+        )
+        #: the dunders that change together, one tuple per protocol
+        self.protocols: tuple[tuple[str, ...], ...] = tuple(tuple(t) for t in by_statement.values())
+        #: methods that drive or finish a coroutine by hand
+        self.coroutine_methods = frozenset(data["coroutine"]["methods"])
+        #: bases that add no methods beyond `object`'s
+        self.marker_bases = frozenset(data["marker_bases"]["names"])
+
+
+class NamingHeuristics:
+    """`knowledge/naming.toml`: tool policy, words that guess a name's intent where
+    types cannot tell. The matching is the callers'."""
+
+    def __init__(self, data: dict):
+        self.process_wide_words = tuple(data["process_wide_state"]["words"])
+        self.configuring_words = tuple(data["configuring_functions"]["words"])
+        self.lifecycle_names = tuple(data["lifecycle_functions"]["names"])
+        self.lock_words = tuple(data["locks"]["words"])
+        ordered = data["ordered_calls"]
+        self.ordered_methods = frozenset(ordered["methods"])
+        self.ordered_prefixes = tuple(ordered["prefixes"])
+        self.ordered_words = tuple(ordered["words"])
+        self.serial_receivers = frozenset(ordered["serial_receivers"])
+
+
+class Bridge(NamedTuple):
+    """How sync code runs a coroutine function to completion (`[bridges]` in
+    `knowledge/async_apis.toml`)."""
+
+    name: str
+    #: the qualified name of the function that runs it
+    function: str
+    #: "function": `function(f)(args)`; "call": `function(f(args))`
+    wraps: str
+    #: "name": `from module import function`; "module": `import module`
+    imports: str
+
+
+STATE = StateKnowledge(_load("state.toml"))
+PROTOCOLS = ProtocolKnowledge(_load("protocols.toml"))
+NAMING = NamingHeuristics(_load("naming.toml"))
+#: the `bridge` choices, in order, and how each one runs a coroutine function
+BRIDGES: Mapping[str, Bridge] = MappingProxyType(
+    {name: Bridge(name, **facts) for name, facts in _load("async_apis.toml")["bridges"].items()}
+)

@@ -19,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from .catalogue import BRIDGES
 from .errors import UsageError
 
 #: Directories never indexed or linted (the usual virtualenv, VCS and build dirs).
@@ -45,7 +46,6 @@ DEFAULT_EXCLUDES = (
     "*.egg-info",
 )
 
-BRIDGES = ("asgiref", "asyncio")
 TEST_MARKERS = ("auto", "asyncio", "anyio", "none")
 GATHER_STYLES = ("gather", "taskgroup")
 
@@ -179,7 +179,7 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
         elif key == "async-calls":
             config.async_calls = _string_list(key, value, path)
         elif key == "bridge":
-            config.bridge = _choice(key, value, BRIDGES, path)
+            config.bridge = _choice(key, value, tuple(BRIDGES), path)
         elif key == "stop-at":
             config.stop_at = _string_list(key, value, path)
         elif key == "test-marker":

@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
+from .catalogue import NAMING, STATE
 from .index.values import Value, split_id
 
 from .index.refpath import written
@@ -22,66 +23,27 @@ if TYPE_CHECKING:
     from .analysis import Project
     from .reachability import Reachability
 
-#: Calls that build a fresh mutable container.
-MUTABLE_FACTORIES = frozenset(
-    {
-        "builtins.dict",
-        "builtins.list",
-        "builtins.set",
-        "builtins.bytearray",
-        "collections.defaultdict",
-        "collections.OrderedDict",
-        "collections.Counter",
-        "collections.deque",
-        "collections.ChainMap",
-        "weakref.WeakValueDictionary",
-        "weakref.WeakKeyDictionary",
-        "weakref.WeakSet",
-    }
-)
-
-#: Methods that change a container in place.
-MUTATING_METHODS = frozenset(
-    {
-        "append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft",
-        "popitem", "remove", "clear", "update", "setdefault", "add", "discard",
-        "sort", "reverse", "rotate", "__setitem__", "__delitem__", "__iadd__",
-        "difference_update", "intersection_update", "symmetric_difference_update",
-    }
-)
-
-THREAD_LOCAL_CLASSES = frozenset({"threading.local", "_threading_local.local"})
-
-#: Async functions that run once per process (startup, shutdown, entry points):
-#: the globals they set are process-wide configuration, not request state.
-LIFECYCLE_NAMES = (
-    "main", "startup", "shutdown", "lifespan", "setup", "teardown", "init",
-    "initialize", "configure", "connect", "disconnect", "close", "cleanup",
-    "on_startup", "on_shutdown", "on_cleanup", "start", "stop", "run",
-)
-
-
-#: Words that name state shared by the whole process on purpose.
-_PROCESS_WIDE_WORDS = ("cache", "memo", "registry", "config", "setting", "default", "global", "option")
-#: Words that name functions which configure the process rather than serve a request.
-_CONFIGURING_WORDS = ("config", "setting", "setup", "init", "install", "register", "global", "default")
+# The tables (mutable containers, thread-locals) are `knowledge/state.toml`; the
+# words that guess intent from names are `knowledge/naming.toml`.
 
 
 def is_cache_name(name: str) -> bool:
     """A global named as a cache, registry, setting or default: shared by the whole
     process on purpose, not request state."""
     name = name.lower()
-    return any(word in name for word in _PROCESS_WIDE_WORDS)
+    return any(word in name for word in NAMING.process_wide_words)
 
 
 def is_configuring_name(name: str) -> bool:
     """A function that configures the process (`load_configuration`, `set_global_locale`)."""
-    return is_lifecycle_name(name) or any(word in name.lower() for word in _CONFIGURING_WORDS)
+    return is_lifecycle_name(name) or any(word in name.lower() for word in NAMING.configuring_words)
 
 
 def is_lifecycle_name(name: str) -> bool:
+    """An async function that runs once per process (startup, shutdown, an entry
+    point): the globals it sets are process-wide configuration, not request state."""
     name = name.strip("_").lower()
-    return any(name == n or name.startswith(n + "_") for n in LIFECYCLE_NAMES)
+    return any(name == n or name.startswith(n + "_") for n in NAMING.lifecycle_names)
 
 
 class Rebinding(NamedTuple):
@@ -160,11 +122,11 @@ class _FactsBuilder:
                 qualified = resolved.name
             elif resolved is not None:
                 return None
-        elif len(path) == 1 and path[0] in ("dict", "list", "set", "bytearray"):
+        elif len(path) == 1 and f"builtins.{path[0]}" in STATE.mutable_factories:
             qualified = f"builtins.{path[0]}"
-        if qualified in MUTABLE_FACTORIES:
+        if qualified in STATE.mutable_factories:
             return "mutable"
-        if qualified in THREAD_LOCAL_CLASSES:
+        if qualified in STATE.thread_local_classes:
             return "local"
         return None
 
@@ -397,7 +359,7 @@ class SharedState:
         """An instance of a project class that subclasses `threading.local`."""
         if value is None or value.kind != "instance":
             return False
-        return any(base in THREAD_LOCAL_CLASSES for base in self.project.resolver.mro(value.name))
+        return any(base in STATE.thread_local_classes for base in self.project.resolver.mro(value.name))
 
     def class_mutable(self, cid: str, attr: str) -> str | None:
         """The class (id) whose body binds `attr` to a mutable container, when

@@ -7,6 +7,8 @@
   fresh event loop, so it fails if a loop is already running in the thread.
 
 Neither may run inside a running event loop; the plan reports those places instead.
+The bridges and their facts are data (`[bridges]` in `knowledge/async_apis.toml`),
+shared with the configuration's `bridge` option.
 """
 
 from __future__ import annotations
@@ -15,14 +17,22 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-BRIDGES = ("asgiref", "asyncio")
+from asyncmigrate.catalogue import BRIDGES
+
+__all__ = ["BRIDGES", "bridge_call"]
 
 
 def bridge_call(context: CodemodContext, bridge: str, call: cst.Call) -> cst.Call:
     """`call` (to a coroutine function) rewritten to run to completion from sync code."""
-    if bridge == "asyncio":
-        AddImportsVisitor.add_needed_import(context, "asyncio")
-        return cst.Call(func=cst.parse_expression("asyncio.run"), args=[cst.Arg(call)])
-    AddImportsVisitor.add_needed_import(context, "asgiref.sync", "async_to_sync")
-    wrapped = cst.Call(func=cst.Name("async_to_sync"), args=[cst.Arg(call.func)])
+    facts = BRIDGES[bridge]
+    module, _, name = facts.function.rpartition(".")
+    if facts.imports == "module":
+        AddImportsVisitor.add_needed_import(context, module)
+        runner: cst.BaseExpression = cst.parse_expression(facts.function)
+    else:
+        AddImportsVisitor.add_needed_import(context, module, name)
+        runner = cst.Name(name)
+    if facts.wraps == "call":
+        return cst.Call(func=runner, args=[cst.Arg(call)])
+    wrapped = cst.Call(func=runner, args=[cst.Arg(call.func)])
     return call.with_changes(func=wrapped)

@@ -29,17 +29,15 @@ from typing import Iterable
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.callgraph import MODULE_SCOPE, CallSite
+from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.index import records
 from asyncmigrate.index.values import Value, join_id, split_id
 
 from .edits import Edge, FileEdits, Item, SiteEdit, call_key, stmt_key
 from .layers import layer_numbers
-from .safety import COROUTINE_CONSUMERS, SAFE_DECORATORS, SYNC_CALLBACK_APIS, SafetyRules
-from .seeds import ASYNC_DUNDERS, Seeds
+from .safety import SafetyRules
+from .seeds import Seeds
 from .testing import TestStyle
-
-_PROTOCOLS = (("__enter__", "__exit__"), ("__iter__", "__next__"))
-_CONTEXT_MANAGER = "contextlib.contextmanager"
 
 
 @dataclass
@@ -121,8 +119,9 @@ class Planner(SafetyRules):
         fn = self.fn(fid)
         if fn is None or not fn["is_generator"]:
             return "coroutine"
-        decorators = self.project.decorators(fid)
-        if _CONTEXT_MANAGER in decorators or "contextlib.asynccontextmanager" in decorators:
+        catalogue = self.project.catalogue
+        factories = (catalogue.context_manager_decorators, catalogue.async_context_manager_decorators)
+        if any(d in names for d in self.project.decorators(fid) for names in factories):
             return "asynccm"
         return "asyncgen"
 
@@ -303,7 +302,7 @@ class Planner(SafetyRules):
             fn = self.fn(current)
             if fn and fn["owner"]:
                 module, _ = split_id(current)
-                for pair in _PROTOCOLS:
+                for pair in PROTOCOLS.protocols:
                     if fn["name"] in pair:
                         cls = self.resolver.class_(join_id(module, fn["owner"]))
                         for name in pair:
@@ -333,7 +332,8 @@ class Planner(SafetyRules):
             return
         outer = self._qualified(site.outer)
         if flavour == "coroutine":
-            if outer in COROUTINE_CONSUMERS or self.project.is_task_factory(site.outer):
+            consumers = self.project.catalogue.coroutine_consumers
+            if outer in consumers or self.project.is_task_factory(site.outer):
                 return
             self._require(site.caller, self._edge(site, callee, "await"))
         elif outer is not None:
@@ -432,8 +432,8 @@ class Planner(SafetyRules):
             fn = self.fn(fid)
             name = fn["name"]
             edit.make_async = name != "__iter__" or fn["is_generator"]
-            if name in ASYNC_DUNDERS:
-                edit.rename = ASYNC_DUNDERS[name]
+            if name in PROTOCOLS.async_dunders:
+                edit.rename = PROTOCOLS.async_dunders[name]
                 edit.stop_iteration = name == "__next__"
             if self.flavour(fid) == "asynccm":
                 edit.asynccontextmanager = True
@@ -445,8 +445,7 @@ class Planner(SafetyRules):
             for decorator in self.project.decorators(fid):
                 if (
                     ":" not in decorator
-                    and decorator not in SAFE_DECORATORS
-                    and not decorator.startswith("pytest.mark")
+                    and decorator not in self.project.catalogue.coroutine_safe_decorators
                 ):
                     value = self.resolver.qualified_value(decorator)
                     if value is None or value.kind != "function":
@@ -644,7 +643,7 @@ class Planner(SafetyRules):
                     init = self.resolver.method_in_mro(site.callee.name, "__init__")
                     if init:
                         targets.append(init)
-                if self._qualified(site.callee) in SYNC_CALLBACK_APIS:
+                if self._qualified(site.callee) in self.project.catalogue.sync_callbacks:
                     targets += [v.name for v in site.passed if v.kind == "function"]
                 for target in targets:
                     if target not in async_after and target not in reached:

@@ -14,63 +14,11 @@ import builtins
 import fnmatch
 from collections import defaultdict
 
+from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.index import records
 from asyncmigrate.index.values import join_id, split_id
 
 from .edits import Edge
-from .seeds import ASYNC_DUNDERS
-
-#: Callables handed to these run synchronously in the caller (a coroutine function
-#: there returns an un-awaited coroutine): the callback stays sync, bridged inside.
-SYNC_CALLBACK_APIS = {
-    "builtins.sorted",
-    "builtins.map",
-    "builtins.filter",
-    "builtins.min",
-    "builtins.max",
-    "functools.reduce",
-    "signal.signal",
-    "list.sort",
-}
-#: Callables handed to these run on another thread, or after the loop has stopped:
-#: the callback stays sync and its bridge cannot nest the event loop.
-THREAD_CALLBACK_APIS = {
-    "threading.Thread",
-    "threading.Timer",
-    "atexit.register",
-    "concurrent.futures.ThreadPoolExecutor.submit",
-}
-#: Accept a coroutine function as a value (a bridge, an event-loop runner).
-ASYNC_CALLABLE_CONSUMERS = {"asgiref.sync.async_to_sync", "anyio.run", "trio.run"}
-#: Accept a coroutine object as an argument: the call must not be awaited again.
-COROUTINE_CONSUMERS = {
-    "asyncio.run",
-    "asyncio.gather",
-    "asyncio.wait_for",
-    "asyncio.shield",
-    "asyncio.wait",
-    "asyncio.as_completed",
-    "asyncio.run_coroutine_threadsafe",
-    "asyncio.timeout",
-    "asyncio.AbstractEventLoop.run_until_complete",
-    "asyncio.Runner.run",
-    "asyncio.TaskGroup.create_task",
-}
-#: Decorators that work unchanged on a coroutine function.
-SAFE_DECORATORS = {
-    "builtins.staticmethod",
-    "builtins.classmethod",
-    "contextlib.contextmanager",
-    "contextlib.asynccontextmanager",
-    "pytest.fixture",
-    "pytest_asyncio.fixture",
-    "abc.abstractmethod",
-    "typing.override",
-    "typing_extensions.override",
-    "functools.wraps",
-    "typing.overload",
-    "typing_extensions.overload",
-}
 
 
 class SafetyRules:
@@ -84,16 +32,17 @@ class SafetyRules:
     def must_stay_sync(self, fid: str) -> str | None:
         fn = self.fn(fid)
         name = fn["name"]
-        if name.startswith("__") and name.endswith("__") and name not in ASYNC_DUNDERS:
+        if name.startswith("__") and name.endswith("__") and name not in PROTOCOLS.async_dunders:
             return f"{name} is called synchronously by Python"
         if fn["kind"] == "property":
             return "a property is read synchronously"
         for pattern in self.options.stop_at:
             if fnmatch.fnmatchcase(fid, pattern):
                 return f"matches --stop-at {pattern}"
+        catalogue = self.project.catalogue
         for site in self.passed.get(fid, ()):
             api = self._qualified(site.callee)
-            if api in SYNC_CALLBACK_APIS or api in THREAD_CALLBACK_APIS:
+            if api in catalogue.sync_callbacks or api in catalogue.thread_callbacks:
                 return f"a callback handed to {api}"
         return None
 
@@ -116,12 +65,13 @@ class SafetyRules:
                 f"`{fid}` is stored as a value at {self.rel_of.get(module)}:{line} and called from where asyncify cannot see: convert it by hand",
                 None,
             )
+        catalogue = self.project.catalogue
         for site in self.passed.get(fid, ()):
             api = self._qualified(site.callee)
             if (
-                api in ASYNC_CALLABLE_CONSUMERS
-                or api in SYNC_CALLBACK_APIS
-                or api in THREAD_CALLBACK_APIS
+                api in catalogue.coroutine_function_consumers
+                or api in catalogue.sync_callbacks
+                or api in catalogue.thread_callbacks
             ):
                 continue
             return (
@@ -149,9 +99,7 @@ class SafetyRules:
                 if hasattr(getattr(builtins, attr), name):
                     return entry
                 continue
-            if entry in ("abc.ABC", "typing.Generic", "typing.Protocol") and not hasattr(
-                object, name
-            ):
+            if entry in PROTOCOLS.marker_bases and not hasattr(object, name):
                 continue
             return entry
         return None

@@ -14,19 +14,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.errors import UsageError
 from asyncmigrate.index.values import join_id, split_id
 
 _SEED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-
-#: A seed on one of these means "instances are used with async with / async for";
-#: after a first run the class has the async names, which a second run accepts.
-ASYNC_DUNDERS = {
-    "__enter__": "__aenter__",
-    "__exit__": "__aexit__",
-    "__iter__": "__aiter__",
-    "__next__": "__anext__",
-}
 
 
 @dataclass
@@ -75,7 +67,9 @@ def resolve_seeds(project: Project, written: Iterable[str]) -> Seeds:
             seeds.functions.add(canonical)
             continue
         owner, _, name = qualname.rpartition(".")
-        renamed = ASYNC_DUNDERS.get(name)
+        # A seed on a protocol dunder means "instances are used with async with /
+        # async for"; after a first run the class has the async names.
+        renamed = PROTOCOLS.async_dunders.get(name)
         if owner and owner in summary["classes"] and renamed:
             if f"{owner}.{renamed}" in summary["functions"]:
                 continue  # converted by an earlier run

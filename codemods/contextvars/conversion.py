@@ -38,7 +38,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from asyncmigrate.shared_state import MUTATING_METHODS, SharedState
+from asyncmigrate.catalogue import STATE
+from asyncmigrate.shared_state import SharedState
 
 if TYPE_CHECKING:
     from asyncmigrate.analysis import Project
@@ -319,7 +320,7 @@ class _FileAnalysis:
             if self.is_target(parent) is not None:
                 self.refuse(parent, f"`{conv.name}` is mutated in place (attribute `{parent.attr.value}` is set); {conv.MUTATED}")
             grand = self.parents.get(parent)
-            if parent.attr.value in MUTATING_METHODS and isinstance(grand, cst.Call) and grand.func is parent:
+            if parent.attr.value in STATE.mutating_methods and isinstance(grand, cst.Call) and grand.func is parent:
                 self.refuse(parent, f"`{conv.name}` is mutated in place (`.{parent.attr.value}()`); {conv.MUTATED}")
         if isinstance(parent, cst.Subscript) and parent.value is node and self.is_target(parent) is not None:
             self.refuse(parent, f"`{conv.name}` is mutated in place (item assignment); {conv.MUTATED}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import Enum
 import libcst as cst
 
+from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.index.values import Value
 from lint_rules.rule import ProjectRule
 
@@ -23,17 +24,6 @@ class Use(Enum):
     RETURNED = "returned"
     VALUE = "used as a value"
     ASSIGNED = "assigned"
-
-
-#: Builtins that use their argument as a plain value; a coroutine passed to them is
-#: a bug, unlike one passed to `gather`, `create_task` or an unknown function.
-VALUE_BUILTINS = frozenset(
-    "str int float bool bytes len print repr format abs round hash sum min max sorted "
-    "list tuple set frozenset dict iter next enumerate zip".split()
-)
-
-
-COROUTINE_PROTOCOL = frozenset({"__await__", "send", "throw", "close"})
 
 
 class _Binding:
@@ -141,7 +131,7 @@ class CoroutineUseTracker(ProjectRule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `coro().__await__()`, `.send()`, `.throw()` and `.close()` drive or finish the
         # coroutine by hand (custom awaitables do this in `__await__`).
-        driven = node.attr.value in COROUTINE_PROTOCOL
+        driven = node.attr.value in PROTOCOLS.coroutine_methods
         self._mark(node.value, Use.HANDED_ON if driven else Use.VALUE)
         self.tight_operands.add(node.value)
 
@@ -177,7 +167,11 @@ class CoroutineUseTracker(ProjectRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = node.func
-        consumes_value = isinstance(callee, cst.Name) and callee.value in VALUE_BUILTINS
+        # Builtins that use their argument as a plain value (`[value_consumers]`).
+        consumes_value = (
+            isinstance(callee, cst.Name)
+            and f"builtins.{callee.value}" in self.project.catalogue.value_consumers
+        )
         if consumes_value:
             value = self.value_of(callee)
             consumes_value = value is not None and value.name == f"builtins.{callee.value}"

@@ -11,39 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asyncmigrate.catalogue import NAMING
 from lint_rules.import_edits import edit_imports
 from asyncmigrate.index.refpath import cst_ref_path
-
-#: Methods whose calls are ordered by nature (streams, transactions, pacing, locks).
-ORDERED_METHODS = frozenset(
-    {
-        "sleep", "send", "send_json", "send_text", "send_bytes", "sendall", "write",
-        "writelines", "drain", "put", "put_nowait", "publish", "commit", "rollback",
-        "begin", "flush", "acquire", "release", "wait", "wait_for", "close", "aclose",
-        "execute", "executemany", "executescript", "recv", "receive", "receive_json",
-        "receive_text", "receive_bytes", "read", "readline", "readexactly", "readuntil",
-        "ack", "nack", "lock", "unlock", "join", "shield", "start", "stop", "connect",
-    }
-)
-
-#: Receiver names that stand for one connection, stream or lock.
-SERIAL_RECEIVERS = frozenset(
-    {
-        "conn", "connection", "cursor", "cur", "db", "tx", "txn", "transaction",
-        "ws", "websocket", "socket", "sock", "writer", "reader", "stream", "channel",
-        "queue", "lock", "pipe", "proc", "process", "redis", "pipeline",
-    }
-)
-
-
-#: Method name prefixes of event dispatch and state changes, done in order.
-ORDERED_PREFIXES = (
-    "handle", "dispatch", "emit", "trigger", "fire", "apply", "run", "process", "send",
-    "write", "put", "publish", "save", "store", "update", "delete", "insert", "set",
-    "add", "remove", "edit", "create", "clear", "on_", "disconnect", "reply", "post",
-)
-#: ... and words anywhere in a method name (`maybe_send_embed`, `add_reaction`).
-ORDERED_WORDS = ("send", "write", "reply", "publish", "notify", "reaction")
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
@@ -75,16 +45,19 @@ def receiver(call: cst.Call) -> tuple[str, ...] | None:
 
 
 def is_ordered(call: cst.Call) -> bool:
-    """A call whose order matters, or whose receiver serializes its calls."""
+    """A call whose order matters, or whose receiver serializes its calls (the words
+    are `[ordered_calls]` in `knowledge/naming.toml`)."""
     path = cst_ref_path(call.func)
     if path is None:
         return True
-    if path[-1] in ORDERED_METHODS:
+    if path[-1] in NAMING.ordered_methods:
         return True
     method = path[-1].lstrip("_").lower()
-    if len(path) > 1 and (method.startswith(ORDERED_PREFIXES) or any(w in method for w in ORDERED_WORDS)):
+    if len(path) > 1 and (
+        method.startswith(NAMING.ordered_prefixes) or any(w in method for w in NAMING.ordered_words)
+    ):
         return True
-    return any(segment.lower().lstrip("_") in SERIAL_RECEIVERS for segment in path[:-1])
+    return any(segment.lower().lstrip("_") in NAMING.serial_receivers for segment in path[:-1])
 
 
 def gather_of(arguments: list[cst.BaseExpression]) -> cst.Await:

@@ -11,9 +11,6 @@ from asyncmigrate.analysis import Project
 from lint_rules.import_edits import edit_imports
 from lint_rules.rule import ProjectRule
 
-_GET_EVENT_LOOP = {"asyncio.get_event_loop", "asyncio.events.get_event_loop"}
-_RUNS_LOOP = ("run_until_complete", "run_forever")
-
 
 class DeprecatedGetEventLoop(ProjectRule, LintRule):
     """
@@ -168,12 +165,14 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
             )
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value in _RUNS_LOOP and self.in_sync_code and self._frames:
+        runs_loop = node.attr.value in self.project.catalogue.loop_runner_methods
+        if runs_loop and self.in_sync_code and self._frames:
             self._frames[-1][1][0] = True
 
     def visit_Call(self, node: cst.Call) -> None:
         target = self.call_target(node)
-        if target is None or target.kind != "external" or target.name not in _GET_EVENT_LOOP:
+        getters = self.project.catalogue.implicit_loop_getters
+        if target is None or target.kind != "external" or target.name not in getters:
             return
         if self.in_async_function:
             self._report_in_coroutine(node)

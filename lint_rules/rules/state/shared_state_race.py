@@ -8,20 +8,11 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.catalogue import NAMING, STATE
 from asyncmigrate.index.refpath import cst_ref_path
 from asyncmigrate.index.values import join_id
 from lint_rules.rule import ProjectRule
-from asyncmigrate.shared_state import MUTATING_METHODS, SharedState
-
-#: Context managers that serialize the tasks holding them.
-_LOCK_CLASSES = frozenset(
-    {
-        "asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Condition",
-        "anyio.Lock", "anyio.Semaphore", "anyio.CapacityLimiter", "threading.Lock",
-        "threading.RLock",
-    }
-)
-_LOCK_WORDS = ("lock", "mutex", "semaphore", "sem")
+from asyncmigrate.shared_state import SharedState
 
 
 class _Event(NamedTuple):
@@ -247,10 +238,10 @@ class _Analysis:
         if isinstance(node, cst.Call):
             node = node.func
         value = self.rule.value_of(node)
-        if value is not None and value.kind == "external_instance" and value.name in _LOCK_CLASSES:
+        if value is not None and value.kind == "external_instance" and value.name in STATE.lock_classes:
             return True
         path = cst_ref_path(node)
-        return bool(path) and any(w in path[-1].lower() for w in _LOCK_WORDS)
+        return bool(path) and any(w in path[-1].lower() for w in NAMING.lock_words)
 
     # -- the walk ----------------------------------------------------------------
 
@@ -339,13 +330,13 @@ class _Analysis:
             return
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
-            if method in MUTATING_METHODS or method in _KEYED_READS:
+            if method in STATE.mutating_methods or method in STATE.keyed_reads:
                 key = self.key(_container(node.func.value))
                 if key is not None:
                     for arg in node.args:
                         self.walk(arg)
-                    slot = node.args[0].value if node.args and method in _KEYED else None
-                    self.emit("write" if method in MUTATING_METHODS else "read", key, node, slot)
+                    slot = node.args[0].value if node.args and method in STATE.keyed_methods else None
+                    self.emit("write" if method in STATE.mutating_methods else "read", key, node, slot)
                     return
         if isinstance(node, (cst.Name, cst.Attribute)):
             key = self.key(node)
@@ -434,10 +425,6 @@ class _Analysis:
             "(check-then-act); re-check after the await or hold an asyncio.Lock "
             "across both",
         )
-
-#: Methods whose first argument names the item they touch.
-_KEYED = frozenset({"get", "pop", "setdefault", "__getitem__", "__setitem__", "__delitem__", "remove", "discard"})
-_KEYED_READS = frozenset({"get", "__getitem__", "__contains__"})
 
 
 def _terminates(body: cst.BaseSuite) -> bool:
