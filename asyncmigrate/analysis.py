@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .callgraph import CallGraph
-from .catalogue import AsyncApiCatalogue, BlockingCatalogue, NameSet
+from .callgraph import MODULE_SCOPE, CallGraph
+from .catalogue import NAMING, AsyncApiCatalogue, BlockingCatalogue, NameSet
 from .config import Config, load_config
 from .index import records
 from .index.resolve import Resolver
@@ -23,6 +23,7 @@ from .index.store import ProjectIndex, content_hash
 from .index.values import Value, join_id, split_id
 from .project import module_names, relpath
 from .reachability import LeafTest, Reachabilities, Reachability
+from .suspension import Suspensions
 
 if TYPE_CHECKING:
     from .catalogue import BlockingEntry
@@ -123,6 +124,15 @@ class Project:
         """The reachability analysis `name`: which sync functions reach a call that
         `leaf` labels, through which shortest chain (see `reachability.py`)."""
         return self.base._reachabilities.get(name, leaf)
+
+    @cached_property
+    def _suspensions(self) -> Suspensions:
+        return Suspensions(self)
+
+    def may_suspend(self, fid: str) -> bool:
+        """Whether awaiting project coroutine `fid` (or an override of it) can
+        suspend; False for one that only computes and returns (`suspension.py`)."""
+        return fid not in self.base._suspensions.never_suspending()
 
     # -- functions -----------------------------------------------------------
 
@@ -236,12 +246,43 @@ class Project:
             return self.blocking_catalogue.match_configured(value.qualified)
         return None
 
+    def startup_root(self, fid: str) -> str | None:
+        """The start-up function (`async_setup_entry`, `main`, `lifespan`; naming.toml
+        and `startup-functions`) that is the only way function `fid` runs, or
+        "module import"; None when it may run per request (any other caller, or none
+        the index can see: a handler that a framework calls)."""
+        return self.base._startup_only.get(fid)
+
+    @cached_property
+    def _startup_only(self) -> dict[str, str]:
+        patterns = (*NAMING.startup_names, *self.config.startup_functions)
+        graph = self.call_graph
+        found = {
+            fid: split_id(fid)[1]
+            for fid in graph.functions
+            if any(fnmatch.fnmatchcase(split_id(fid)[1].rsplit(".", 1)[-1], p) for p in patterns)
+        }
+        callers = {fid: {site.caller for site in graph.calls_to(fid)} for fid in graph.functions}
+        changed = True
+        while changed:
+            changed = False
+            for fid, who in callers.items():
+                if fid in found or not who:
+                    continue
+                if all(c in found or split_id(c)[1] == MODULE_SCOPE for c in who):
+                    found[fid] = next((found[c] for c in sorted(who) if c in found), "module import")
+                    changed = True
+        return found
+
     @property
     def blocking_reachability(self) -> Reachability:
         """Sync project functions that reach a blocking call, with the shortest chain."""
 
         def leaf(site) -> str | None:
-            return site.callee.qualified if self.blocking_entry(site.callee) else None
+            entry = self.blocking_entry(site.callee)
+            if entry is None or entry.returns_at_once(site.quick, site.nargs):
+                return None
+            return site.callee.qualified
 
         return self.reachability("blocking_reachability", leaf)
 

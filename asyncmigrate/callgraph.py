@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import cached_property
-from typing import Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 from .index import records
 from .index.resolve import Resolver
@@ -30,6 +30,10 @@ class CallSite(NamedTuple):
     passed: tuple[Value, ...] = ()
     #: the call that receives this call's result as an argument (`asyncio.run(...)`)
     outer: Value | None = None
+    #: `(keyword or None, value)` of its literal False and 0 arguments
+    quick: tuple[tuple[str | None, Any], ...] = ()
+    #: its number of arguments (known when `quick` is not empty)
+    nargs: int = 0
 
     @property
     def module(self) -> str:
@@ -58,7 +62,8 @@ class CallGraph:
             )
             outer = self.resolver.call_target(module, scope, call.outer) if call.outer else None
             site = CallSite(
-                caller, callee, tuple(call.path), call.line, call.column, call.awaited, passed, outer
+                caller, callee, tuple(call.path), call.line, call.column, call.awaited, passed, outer,
+                tuple((k, v) for k, v in call.quick), call.nargs,
             )
             self._by_caller[caller].append(site)
             if callee is not None:

@@ -19,7 +19,7 @@ import sys
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,6 +90,22 @@ class BlockingEntry:
         self.nonblocking_flag: str | None = data.get("nonblocking_flag")
         #: a literal 0 timeout makes the call return at once (`join(timeout=0)`)
         self.zero_timeout: bool = data.get("zero_timeout", False)
+
+    def returns_at_once(self, arguments: Iterable[tuple[str | None, Any]], count: int) -> bool:
+        """The non-blocking forms, from the call's literal arguments as `(keyword or
+        None, value)` and the number of arguments: `lock.acquire(blocking=False)`, `queue.get(False)`,
+        `pool.shutdown(wait=False)`, `thread.join(timeout=0)`, `event.wait(0)`."""
+        for keyword, value in arguments:
+            if self.nonblocking_flag and value is False and keyword in (None, self.nonblocking_flag):
+                return True
+            if (
+                self.zero_timeout
+                and not isinstance(value, bool)
+                and value == 0
+                and (keyword == "timeout" or (keyword is None and count == 1))
+            ):
+                return True
+        return False
 
     def describe(self, qualified: str) -> str:
         """The message for one call: `requests.get` makes a blocking HTTP request..."""
@@ -176,6 +192,12 @@ class AsyncApiCatalogue:
         self.returns: dict[str, str] = {
             norm(k): norm(v) for k, v in data["returns"].items()
         }
+        modes = data["file_modes"]
+        #: file openers -> the position of their mode argument
+        self.file_openers: dict[str, int] = {norm(k): v for k, v in modes["openers"].items()}
+        self._file_classes = {
+            kind: norm(modes[kind]) for kind in ("text", "binary_read", "binary_write", "binary_update")
+        }
         self.loop_runners = NameSet(norm(n) for n in data["loop_runners"]["names"])
         #: external methods that run a loop whatever their class (`run_until_complete`)
         self.loop_runner_methods = frozenset(data["loop_runners"]["methods"])
@@ -240,8 +262,26 @@ class AsyncApiCatalogue:
     def is_async_only_iterable(self, class_name: str) -> bool:
         return self.normalize(class_name) in self.async_iterables
 
-    def return_type(self, function_name: str) -> str | None:
-        return self.returns.get(self.normalize(function_name))
+    def return_type(self, function_name: str, literals: dict[str, str] | None = None) -> str | None:
+        """The class of what calling `function_name` returns. `literals` are the
+        call's string-literal arguments by position ("0", "1") or keyword: a file
+        opener's mode among them decides the file class."""
+        name = self.normalize(function_name)
+        position = self.file_openers.get(name)
+        if position is not None and literals:
+            mode = literals.get("mode", literals.get(str(position)))
+            if mode is not None:
+                return self.file_class(mode)
+        return self.returns.get(name)
+
+    def file_class(self, mode: str) -> str:
+        """The class `open(..., mode)` returns: binary modes are buffered (reader,
+        writer, or random access with "+"), text modes a TextIOWrapper."""
+        if "b" not in mode:
+            return self._file_classes["text"]
+        if "+" in mode:
+            return self._file_classes["binary_update"]
+        return self._file_classes["binary_read" if "r" in mode else "binary_write"]
 
 
 class StateKnowledge:
@@ -289,11 +329,19 @@ class NamingHeuristics:
         self.configuring_words = tuple(data["configuring_functions"]["words"])
         self.lifecycle_names = tuple(data["lifecycle_functions"]["names"])
         self.lock_words = tuple(data["locks"]["words"])
+        self.startup_names = tuple(data["startup_functions"]["names"])
         ordered = data["ordered_calls"]
         self.ordered_methods = frozenset(ordered["methods"])
         self.ordered_prefixes = tuple(ordered["prefixes"])
         self.ordered_words = tuple(ordered["words"])
         self.serial_receivers = frozenset(ordered["serial_receivers"])
+        self.serial_types = tuple(ordered["serial_types"])
+        self.concurrent_types = frozenset(ordered["concurrent_types"])
+        start = data["start_only_awaits"]
+        self.start_only_methods = frozenset(start["methods"])
+        self.zero_sleeps = frozenset(start["zero_sleeps"])
+        self.intended_order_phrases = tuple(data["intended_order"]["phrases"])
+        self.intended_order_exceptions = tuple(data["intended_order"]["not_phrases"])
 
 
 class Bridge(NamedTuple):

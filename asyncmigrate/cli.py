@@ -18,6 +18,7 @@ from . import __version__
 COMMANDS = {
     "lint": "lint_rules.cli:lint_command",
     "rules": "lint_rules.cli:rules_command",
+    "rule": "lint_rules.cli:rule_command",
     "asyncify": "codemods.asyncify.cli:asyncify_command",
     "contextvars": "codemods.contextvars.cli:contextvars_command",
     "profile": "asyncmigrate.profiler.cli:profile_group",

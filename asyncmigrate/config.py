@@ -7,8 +7,10 @@ worse than a failed run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +20,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+import pathspec
 
 from .catalogue import BRIDGES
 from .errors import UsageError
@@ -42,12 +46,21 @@ DEFAULT_EXCLUDES = (
     ".ruff_cache",
     ".asyncmigrate_cache",
     "site-packages",
+    "__pypackages__",
     ".eggs",
     "*.egg-info",
 )
 
 TEST_MARKERS = ("auto", "asyncio", "anyio", "none")
 GATHER_STYLES = ("gather", "taskgroup")
+#: Python versions a project can target, as Ruff spells them
+TARGET_VERSIONS = tuple(f"py3{minor}" for minor in range(7, 15))
+#: Settings that choose which findings are shown, not what any analysis computes:
+#: left out of the fingerprint that keys cached analyses, so `--select` does not
+#: invalidate them.
+_PRESENTATION = frozenset(
+    {"select", "ignore", "extend_select", "extend_ignore", "per_file_ignores", "source"}
+)
 
 
 @dataclass
@@ -58,7 +71,20 @@ class Config:
     select: list[str] = field(default_factory=lambda: ["AM"])
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
+    extend_ignore: list[str] = field(default_factory=list)
+    #: path glob (gitignore syntax, relative to the root) -> code prefixes
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    #: "py311": the oldest Python the project runs on (from `requires-python`
+    #: when not set); None when unknown
+    target_version: str | None = None
+    #: name globs of functions that run only at start-up (added to naming.toml's)
+    startup_functions: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    #: skip what .gitignore files (and .git/info/exclude) ignore
+    respect_gitignore: bool = True
+    #: apply the excludes to paths named on the command line too
+    force_exclude: bool = False
     #: qualified-name glob -> replacement hint ("" when none was given)
     blocking_calls: dict[str, str] = field(default_factory=dict)
     #: qualified-name globs of extra coroutine functions
@@ -72,12 +98,20 @@ class Config:
 
     @property
     def excludes(self) -> tuple[str, ...]:
-        return DEFAULT_EXCLUDES + tuple(self.exclude)
+        return DEFAULT_EXCLUDES + tuple(self.exclude) + tuple(self.extend_exclude)
+
+    def ignored_in(self, rel: str) -> tuple[str, ...]:
+        """The code prefixes that `per-file-ignores` ignores in file `rel` (relative
+        to the root, with forward slashes)."""
+        specs = _per_file_specs(tuple((glob, tuple(codes)) for glob, codes in self.per_file_ignores.items()))
+        return tuple(code for spec, codes in specs if spec.match_file(rel) for code in codes)
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever any setting does (a key for cached analyses)."""
-        settings = json.dumps(asdict(self), default=str, sort_keys=True)
+        """Changes whenever a setting that an analysis may read does (a key for
+        cached analyses): every setting but those that only filter findings."""
+        settings = {k: v for k, v in asdict(self).items() if k not in _PRESENTATION}
+        settings = json.dumps(settings, default=str, sort_keys=True)
         return hashlib.blake2b(settings.encode(), digest_size=12).hexdigest()
 
 
@@ -113,12 +147,19 @@ _KEYS = {
     "extend-select",
     "ignore",
     "exclude",
+    "extend-exclude",
+    "respect-gitignore",
+    "force-exclude",
     "blocking-calls",
     "async-calls",
     "bridge",
     "stop-at",
     "test-marker",
     "gather-style",
+    "extend-ignore",
+    "per-file-ignores",
+    "target-version",
+    "startup-functions",
 }
 
 
@@ -155,7 +196,9 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
         return config
     if explicit and not path.is_file():
         raise UsageError(f"configuration file not found: {path}")
-    table = config_table(path, read_toml(path), explicit)
+    data = read_toml(path)
+    config.target_version = _requires_python(data)
+    table = config_table(path, data, explicit)
     if table is None:
         return config
     unknown = sorted(set(table) - _KEYS)
@@ -174,6 +217,12 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.ignore = _string_list(key, value, path)
         elif key == "exclude":
             config.exclude = _string_list(key, value, path)
+        elif key == "extend-exclude":
+            config.extend_exclude = _string_list(key, value, path)
+        elif key in ("respect-gitignore", "force-exclude"):
+            if not isinstance(value, bool):
+                raise UsageError(f"{path}: `{key}` must be true or false")
+            setattr(config, key.replace("-", "_"), value)
         elif key == "blocking-calls":
             config.blocking_calls = _blocking_calls(value, path)
         elif key == "async-calls":
@@ -186,4 +235,47 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.test_marker = _choice(key, value, TEST_MARKERS, path)
         elif key == "gather-style":
             config.gather_style = _choice(key, value, GATHER_STYLES, path)
+        elif key == "extend-ignore":
+            config.extend_ignore = _string_list(key, value, path)
+        elif key == "per-file-ignores":
+            config.per_file_ignores = _per_file_ignores(value, path)
+        elif key == "target-version":
+            config.target_version = _choice(key, value, TARGET_VERSIONS, path)
+        elif key == "startup-functions":
+            config.startup_functions = _string_list(key, value, path)
+    check_gather_style(config, path)
     return config
+
+
+def check_gather_style(config: Config, where: object) -> None:
+    """`asyncio.TaskGroup` exists from Python 3.11: a fix that writes it must not
+    reach code that runs on an older one."""
+    target = config.target_version
+    if config.gather_style == "taskgroup" and target and TARGET_VERSIONS.index(target) < TARGET_VERSIONS.index("py311"):
+        raise UsageError(
+            f"{where}: `gather-style = \"taskgroup\"` needs target-version py311 or newer "
+            f"(asyncio.TaskGroup is new in 3.11), not {target}"
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _per_file_specs(table: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[pathspec.PathSpec, tuple[str, ...]]]:
+    return [
+        (pathspec.PathSpec.from_lines("gitwildmatch", [glob]), tuple(c.upper() for c in codes))
+        for glob, codes in table
+    ]
+
+
+def _per_file_ignores(value: Any, source: Path) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise UsageError(f"{source}: `per-file-ignores` must be a table of \"glob\" = [codes]")
+    return {glob: _string_list(f"per-file-ignores.{glob}", codes, source) for glob, codes in value.items()}
+
+
+def _requires_python(data: dict[str, Any]) -> str | None:
+    """The target version implied by `[project] requires-python` (its lower bound),
+    as Ruff infers it."""
+    spec = data.get("project", {}).get("requires-python") if isinstance(data.get("project"), dict) else None
+    match = re.search(r">=?\s*3\.(\d+)", spec) if isinstance(spec, str) else None
+    version = f"py3{match.group(1)}" if match else None
+    return version if version in TARGET_VERSIONS else None

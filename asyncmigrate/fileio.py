@@ -14,7 +14,7 @@ failure into a one-line error.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,17 +22,26 @@ from .errors import UsageError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    """Write `data` to `path` through a temporary file moved over it.
+
+    A symlink is written through (the link stays a link). An existing file keeps its
+    permission bits, and its temporary copy never has wider ones; a new file gets
+    the mode `open()` would give it (0666 less the umask), not tempfile's 0600.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = _create_temporary(path, 0o666 if mode is None else mode & 0o777)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            pass
+        if mode is not None:
+            os.chmod(tmp, mode)  # the umask may have narrowed it
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -40,6 +49,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
+    """A new file beside `path`, created with `mode` (less the umask: the kernel
+    applies it, so no process-wide umask call is needed)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -38,7 +38,7 @@ LeafTest = Callable[[CallSite], "str | None"]
 
 
 #: Bump when the search changes: cached results of an older one are stale.
-_VERSION = 5
+_VERSION = 6
 
 
 class Reachability:

@@ -72,8 +72,10 @@ class ModuleFacts:
     instance_attrs: dict[str, set[str]] = field(default_factory=dict)
     #: function qualname -> the globals it rebinds
     rebindings: dict[str, list[Rebinding]] = field(default_factory=dict)
-    #: function qualname -> names it reads (its own body, not nested functions)
-    names_used: dict[str, set[str]] = field(default_factory=dict)
+    #: function qualname -> the reference paths it reads (`_local.user` ->
+    #: ("_local", "user")), in its own body, not nested functions; a name bound by a
+    #: comprehension is that comprehension's own, so it is left out there
+    refs_used: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _path(node: ast.AST) -> list[str] | None:
@@ -228,16 +230,50 @@ class _FactsBuilder:
         walk(node.body, frozenset())
         if rebindings:
             self.facts.rebindings[qualname] = rebindings
-        used: set[str] = set()
-        stack: list[ast.AST] = list(node.body)
-        while stack:
-            current = stack.pop()
-            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            if isinstance(current, ast.Name):
-                used.add(current.id)
-            stack.extend(ast.iter_child_nodes(current))
-        self.facts.names_used[qualname] = used
+        self.facts.refs_used[qualname] = _refs_used(node.body)
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _refs_used(body: list[ast.stmt]) -> set[tuple[str, ...]]:
+    """The reference paths a function body reads, each rooted at a name that is not
+    bound by an enclosing comprehension (`[x.y for x in xs]` reads `xs`, not `x`)."""
+    found: set[tuple[str, ...]] = set()
+
+    def visit(node: ast.AST, shadowed: frozenset[str]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return  # runs later, if at all: its own facts
+        if isinstance(node, (ast.Attribute, ast.Name)):
+            path = _path(node)
+            if path is not None:
+                if path[0] not in shadowed and isinstance(getattr(node, "ctx", None), ast.Load):
+                    found.add(tuple(path))
+                elif path[0] not in shadowed and len(path) > 1:
+                    found.add(tuple(path[:-1]))  # `_local.user = v` reads `_local`
+                return
+        if isinstance(node, _COMPREHENSIONS):
+            # The first iterable is evaluated outside; the rest sees the targets.
+            generators = node.generators
+            visit(generators[0].iter, shadowed)
+            inner = shadowed | {
+                n.id for g in generators for n in ast.walk(g.target) if isinstance(n, ast.Name)
+            }
+            for position, generator in enumerate(generators):
+                if position:
+                    visit(generator.iter, inner)
+                for condition in generator.ifs:
+                    visit(condition, inner)
+            for part in ("elt", "key", "value"):
+                if hasattr(node, part):
+                    visit(getattr(node, part), inner)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, shadowed)
+
+    for statement in body:
+        visit(statement, frozenset())
+    return found
 
 
 def _target_leaves(target: ast.AST) -> list[ast.AST]:
@@ -489,23 +525,44 @@ def rebound_global(project: "Project", fid: str) -> tuple[str, str] | None:
     return None
 
 
+def thread_local_at(
+    project: "Project", module: str, scope: str | None, path: "list[str] | tuple[str, ...]"
+) -> tuple[str, str] | None:
+    """The (module, name) of the module-level `threading.local()` that reference path
+    `path` (no calls) names inside function `scope`, or None.
+
+    By resolution, never by bare name: `_local` is the global only where no
+    enclosing function binds it (a local or parameter named `_local` is not), and
+    `state._local` only when `state` resolves to a project module; `self._local`
+    and `obj._local` are attributes of objects, never the module's global.
+    """
+    state = SharedState.of(project)
+    if len(path) == 1:
+        if not project.resolver.is_module_global(module, scope, path[0]):
+            return None
+        owner = state.global_owner(module, path[0])
+    else:
+        base = project.resolver.value_of(module, scope, list(path[:-1]))
+        if base is None or base.kind != "module" or project.index.module(base.name) is None:
+            return None
+        owner = state.global_owner(base.name, path[-1])
+    return owner if owner is not None and state.is_thread_local(owner) else None
+
+
 def thread_locals_used(project: "Project", fid: str) -> list[str]:
-    """Module-level `threading.local()` objects that function `fid` uses."""
-    fn = project.resolver.function(fid)
-    if fn is None:
+    """The module-level `threading.local()` objects that function `fid` uses, as
+    written there (`_local`, `state._local`)."""
+    if project.resolver.function(fid) is None:
         return []
     module, qualname = split_id(fid)
-    state = SharedState.of(project)
-    facts = state.facts(module)
-    local = set(fn["local_names"]) | {p["name"] for p in fn["params"]}
-    found = []
-    for name in sorted(facts.names_used.get(qualname, ())):
-        if name in local:
-            continue
-        owner = state.global_owner(module, name)
-        if owner is not None and state.is_thread_local(owner):
-            found.append(name)
-    return found
+    facts = SharedState.of(project).facts(module)
+    found: set[str] = set()
+    for path in facts.refs_used.get(qualname, ()):
+        for end in range(1, len(path) + 1):
+            if thread_local_at(project, module, qualname, path[:end]) is not None:
+                found.add(".".join(path[:end]))
+                break
+    return sorted(found)
 
 
 def thread_local_reachability(project: "Project") -> "Reachability":

@@ -1,5 +1,12 @@
 """`python -m lint_rules PATH...`"""
 
+import os
+
+from asyncmigrate._mainguard import drop_working_directory
+
+# As in codemods/asyncify/__main__.py: the project's own packages are never imported.
+drop_working_directory(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 if __name__ == "__main__":
     from .cli import main
 

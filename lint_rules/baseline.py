@@ -23,7 +23,8 @@ from lint_rules.diagnostics import Diagnostic
 from asyncmigrate.errors import UsageError
 from asyncmigrate.fileio import write_result
 
-from .engine import FileResult, decode_source
+from .engine import FileResult
+from .source import SourceLines
 
 VERSION = 1
 
@@ -45,8 +46,9 @@ class KeyMaker:
 
     def __init__(self, baseline_file: Path, results: Iterable[FileResult]):
         self.base = os.path.abspath(baseline_file.parent)
-        self.results = {r.display: r for r in results}
-        self._lines: dict[str, list[str]] = {}
+        self._source_lines = SourceLines(results)
+        #: the display paths of the files this run checked
+        self.displays = list(self._source_lines.results)
 
     def path(self, display: str) -> str:
         absolute = os.path.abspath(display)
@@ -54,20 +56,6 @@ class KeyMaker:
         if rel.startswith(os.pardir):
             return Path(absolute).as_posix()
         return Path(rel).as_posix()
-
-    def _source_lines(self, display: str) -> list[str]:
-        if display not in self._lines:
-            result = self.results.get(display)
-            try:
-                # After --fix/--diff the findings refer to the fixed text.
-                if result is not None and result.fixed is not None:
-                    source = result.fixed
-                else:
-                    source = Path(result.path if result else display).read_bytes()
-                self._lines[display] = decode_source(source).splitlines()
-            except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
-                self._lines[display] = []
-        return self._lines[display]
 
     def key(self, d: Diagnostic) -> BaselineKey:
         lines = self._source_lines(d.path)
@@ -136,7 +124,7 @@ def compare(
             new.append(d)
     # Only a file that was checked, for a code that was checked, can show a finding
     # as gone: pre-commit names a few files, and --select narrows the codes.
-    checked = {keys.path(display) for display in keys.results}
+    checked = {keys.path(display) for display in keys.displays}
     fixed = []
     for entry in entries:
         key = BaselineKey(*(entry[f] for f in BaselineKey._fields))

@@ -47,3 +47,5 @@ class Diagnostic:
 
 #: The code of a file that cannot be read or parsed. Other rules cannot run on it.
 PARSE_ERROR = "AM001"
+#: A `# noqa: AM...` that suppresses nothing (Ruff's RUF100); off by default.
+UNUSED_NOQA = "AM002"

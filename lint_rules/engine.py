@@ -11,8 +11,6 @@ Speed comes from doing less, not from doing it cleverly:
 from __future__ import annotations
 
 import difflib
-import io
-import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,20 +19,15 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncmigrate.analysis import Project
-from lint_rules.diagnostics import PARSE_ERROR, Diagnostic, TextEdit
+from asyncmigrate.project import relpath
+from lint_rules.diagnostics import PARSE_ERROR, UNUSED_NOQA, Diagnostic, TextEdit
 from lint_rules.rule import FileContext, ProjectContextProvider, Reporter
 
-from .suppression import Suppressions
+from .source import decode_source
+from .suppression import Suppressions, unused_noqa
 
 #: Whole-module fixes (AM201's import edits) take one round each.
 MAX_FIX_ROUNDS = 32
-
-
-def decode_source(source: bytes) -> str:
-    """Decode like the interpreter: BOM, coding cookie, else UTF-8."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    text = source.decode(encoding)
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 @dataclass
@@ -122,6 +115,9 @@ class FileLinter:
     #: Set by the runner for SARIF: give each fixable Diagnostic its replacement
     #: text (one extra transform of the file per fixable finding).
     fix_texts: bool = False
+    #: Set by the runner when AM002 is selected: report `# noqa: AM...` codes
+    #: that silenced nothing.
+    unused_noqa: bool = False
 
     def __init__(
         self, project: Project, rule_classes: Sequence[type], *, unsafe_fixes: bool = False
@@ -141,6 +137,22 @@ class FileLinter:
             text = decode_source(source)
         except (SyntaxError, UnicodeDecodeError, LookupError) as e:
             return [Finding(_error(display, f"cannot decode file: {e}"))], None
+        suppressions = Suppressions(text.splitlines())
+        findings, module = self._rule_findings(path, display, source, text, suppressions)
+        ignored = self.project.config.ignored_in(relpath(path, self.project.root))
+        if ignored:
+            findings = [f for f in findings if not f.diagnostic.code.startswith(ignored)]
+        if self.unused_noqa and not any(f.diagnostic.code == PARSE_ERROR for f in findings):
+            codes = [rule.CODE for rule in self.rule_classes]
+            for line, column, unused in unused_noqa(text, suppressions.used, codes):
+                message = f"unused `noqa` directive: {', '.join(unused)} silences nothing on this line"
+                findings.append(Finding(Diagnostic(display, line, column, line, column, UNUSED_NOQA, message)))
+            findings.sort(key=lambda f: (f.diagnostic.line, f.diagnostic.column, f.diagnostic.code))
+        return findings, module
+
+    def _rule_findings(
+        self, path: Path, display: str, source: bytes, text: str, suppressions: Suppressions
+    ) -> tuple[list[Finding], cst.Module | None]:
         project, module_name = self.project.for_source(path, source)
         summary = project.index.module(module_name) or {}
         if summary.get("error"):
@@ -165,7 +177,6 @@ class FileLinter:
         if not any(rule.reporter.found for rule in rules):
             return [], module
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        suppressions = Suppressions(text.splitlines())
         findings = []
         for rule in rules:
             for node, message, replacement, scope in rule.reporter.found:

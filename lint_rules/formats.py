@@ -1,29 +1,46 @@
 """Output formats of the lint run. `--format json` is a public contract (see README).
 
-- `text`: `path:line:column: CODE [*] message`, then a summary line.
+- `text`: `path:line:column: CODE [*] message`, then a summary line; on a terminal
+  (or with `--color always`) in colour, with the source line under each finding.
+- `concise`: `text` without source excerpts; `full`: `text` with them, always.
 - `json`: one array, one object per finding (the README documents the fields).
 - `sarif`: SARIF 2.1.0 for code-scanning services (GitHub uploads it as-is).
 - `github`: GitHub Actions workflow commands, which the runner turns into inline
   annotations on the pull request.
+- `gitlab`: a GitLab Code Quality report; `junit`: JUnit XML, one test suite per
+  file; `pylint`: `path:line: [CODE] message`. Each is laid out as Ruff's format of
+  the same name, so CI set up for Ruff takes it unchanged.
 """
 
 from __future__ import annotations
 
-import inspect
+import hashlib
 import json
 import os
-import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from urllib.parse import quote
+from xml.etree import ElementTree
+
+import click
 
 from asyncmigrate import __version__
-from lint_rules.diagnostics import PARSE_ERROR, Diagnostic
+from lint_rules.diagnostics import Diagnostic
 
 from . import ALL_RULES
 from . import docs
 
-FORMATS = ("text", "json", "sarif", "github")
+if TYPE_CHECKING:
+    pass
+
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "pylint", "concise", "full")
+#: The formats meant for people: colour, source excerpts, the summary line.
+TEXT_FORMATS = ("text", "concise", "full")
+#: The formats `--statistics` can print its counts in (as Ruff's).
+STATISTICS_FORMATS = (*TEXT_FORMATS, "json")
 
 #: Where the README (the user manual, with the rule table under "Rules") is
 #: published: the package's page on PyPI shows it. SARIF rules link here.
@@ -32,53 +49,214 @@ README_URL = "https://pypi.org/project/asyncmigrate/"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def render_text(diagnostics: Sequence[Diagnostic], files: int) -> str:
-    lines = [d.text() for d in diagnostics]
-    if diagnostics:
-        fixable = sum(d.fixable for d in diagnostics)
-        noun = "finding" if len(diagnostics) == 1 else "findings"
-        summary = f"Found {len(diagnostics)} {noun} in {files} files checked."
-        if fixable:
-            summary += f" {fixable} fixable with `--fix`."
-        lines.append(summary)
-    else:
-        lines.append(f"All checks passed ({files} files checked).")
-    return "\n".join(lines) + "\n"
+def _no_source(display: str) -> list[str]:
+    return []
 
 
-def render_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
+@dataclass
+class RenderOptions:
+    """How a report is shown. The defaults give the plain text that scripts and the
+    tests read, byte for byte."""
+
+    #: ANSI styles (text formats only; never in a file)
+    color: bool = False
+    #: no summary line (`--quiet`)
+    quiet: bool = False
+    #: the source lines a finding's position refers to, by its display path
+    sources: Callable[[str], list[str]] = _no_source
+    #: lines shown after the findings, before the summary (the `--show-fixes` table)
+    appendix: Sequence[str] = field(default_factory=list)
+
+
+# -- text ------------------------------------------------------------------------
+
+
+class _Style:
+    """Ruff's palette, or nothing when colour is off."""
+
+    def __init__(self, color: bool):
+        self.color = color
+
+    def __call__(self, text: str, **style: Any) -> str:
+        return click.style(text, **style) if self.color else text
+
+    def finding(self, d: Diagnostic) -> str:
+        if not self.color:
+            return d.text()
+        sep = self(":", fg="cyan")
+        mark = f" [{self('*', fg='cyan')}]" if d.fixable else ""
+        code = self(d.code, fg="red", bold=True)
+        return f"{self(d.path, bold=True)}{sep}{d.line}{sep}{d.column}{sep} {code}{mark} {d.message}"
+
+
+def _shown(text: str) -> str:
+    """A source line as the terminal should print it: tabs expanded, control
+    characters as their visible symbols (they would move the cursor)."""
+    return "".join(
+        chr(0x2400 + ord(c)) if ord(c) < 0x20 else c for c in text.expandtabs(4)
+    )
+
+
+def _cells(text: str) -> int:
+    """Terminal columns taken by `text`: wide East Asian characters take two,
+    combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _excerpt(d: Diagnostic, lines: list[str], style: _Style) -> list[str]:
+    """The finding's first source line with a caret under its span, as Ruff's full
+    output; a span that runs on is underlined to the end of that line."""
+    if not 0 < d.line <= len(lines):
+        return [""]
+    source = lines[d.line - 1]
+    end = d.end_column if d.end_line == d.line else len(source.rstrip()) + 1
+    start_cells = _cells(_shown(source[: d.column - 1]))
+    width = max(1, _cells(_shown(source[: max(end, d.column) - 1])) - start_cells)
+    number = str(d.line)
+    pad = " " * len(number)
+    bar = style("|", fg="blue", bold=True)
+    carets = style("^" * width + " " + d.code, fg="red", bold=True)
+    return [
+        f"{pad} {bar}",
+        f"{style(number, fg='blue', bold=True)} {bar} {_shown(source)}".rstrip(),
+        f"{pad} {bar} {' ' * start_cells}{carets}",
+        f"{pad} {bar}",
+        "",
+    ]
+
+
+def summary_line(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    if not diagnostics:
+        return f"All checks passed ({files} files checked)."
+    fixable = sum(d.fixable for d in diagnostics)
+    noun = "finding" if len(diagnostics) == 1 else "findings"
+    summary = f"Found {len(diagnostics)} {noun} in {files} files checked."
+    if fixable:
+        summary += f" {fixable} fixable with `--fix`."
+    return summary
+
+
+def _text_report(
+    body: list[str], diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions
+) -> str:
+    lines = list(body)
+    if options.appendix:
+        lines += ["", *options.appendix, ""]
+    if not options.quiet:
+        lines.append(summary_line(diagnostics, files))
+    return "".join(line + "\n" for line in lines)
+
+
+def _text(
+    diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions, excerpts: bool
+) -> str:
+    style = _Style(options.color)
+    body = []
+    for d in diagnostics:
+        body.append(style.finding(d))
+        if excerpts:
+            body += _excerpt(d, options.sources(d.path), style)
+    return _text_report(body, diagnostics, files, options)
+
+
+def render_text(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    """Excerpts come with colour: a terminal gets them, a pipe keeps one line each."""
+    return _text(diagnostics, files, options, excerpts=options.color)
+
+
+def render_concise(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    return _text(diagnostics, files, options, excerpts=False)
+
+
+def render_full(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    return _text(diagnostics, files, options, excerpts=True)
+
+
+def render_json(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
     return json.dumps([d.to_json() for d in diagnostics], indent=2) + "\n"
+
+
+# -- statistics and the fix summary ------------------------------------------------
+
+
+def statistics(diagnostics: Sequence[Diagnostic]) -> list[dict[str, Any]]:
+    """Counts per code, most frequent first (then by code), as Ruff's `--statistics`;
+    `fixable` when `--fix` would fix every finding of the code."""
+    counts = Counter(d.code for d in diagnostics)
+    return [
+        {
+            "code": code,
+            "name": docs.name_of(code),
+            "count": count,
+            "fixable": all(d.fixable for d in diagnostics if d.code == code),
+        }
+        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def render_statistics(
+    fmt: str, diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions
+) -> str:
+    """flake8's `--statistics` layout, with Ruff's fix marks; JSON for `--format json`."""
+    rows = statistics(diagnostics)
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    style = _Style(options.color)
+    count_width = max((len(str(r["count"])) for r in rows), default=1)
+    code_width = max((len(r["code"]) for r in rows), default=0)
+    any_fixable = any(r["fixable"] for r in rows)
+    body = []
+    for r in rows:
+        mark = (f"[{style('*', fg='cyan')}] " if r["fixable"] else "[ ] ") if any_fixable else ""
+        count = style(f"{r['count']:>{count_width}}", bold=True)
+        code = style(f"{r['code']:<{code_width}}", fg="red", bold=True)
+        body.append(f"{count}\t{code}\t{mark}{r['name']}".rstrip())
+    return _text_report(body, diagnostics, files, options)
+
+
+def fix_summary(fixes: Sequence[Diagnostic], applied: bool, color: bool = False) -> list[str]:
+    """`--show-fixes`: per file, how many findings of each code were fixed (or would
+    be), as Ruff's fix summary. Empty when there is nothing to list."""
+    if not fixes:
+        return []
+    style = _Style(color)
+    noun = "finding" if len(fixes) == 1 else "findings"
+    header = f"Fixed {len(fixes)} {noun}:" if applied else f"Would fix {len(fixes)} {noun} with `--fix`:"
+    lines = [style(header, fg="green", bold=True)]
+    by_file: dict[str, Counter[str]] = {}
+    for d in fixes:
+        by_file.setdefault(d.path, Counter())[d.code] += 1
+    width = max(len(str(n)) for counts in by_file.values() for n in counts.values())
+    for path in sorted(by_file):
+        lines.append(f"{style('-', fg='cyan')} {style(path, bold=True)}{style(':', fg='cyan')}")
+        for code, count in sorted(by_file[path].items(), key=lambda item: (-item[1], item[0])):
+            name = docs.name_of(code)
+            label = f"{style(code, fg='red', bold=True)}" + (f" ({name})" if name else "")
+            lines.append(f"    {count:>{width}} \u00d7 {label}")
+    return lines
 
 
 # -- SARIF ---------------------------------------------------------------------
 
 
-def _descriptor(code: str, name: str, short: str, full: str, markdown: str) -> dict[str, Any]:
+def _descriptor(doc: docs.RuleDoc) -> dict[str, Any]:
     return {
-        "id": code,
-        "name": name,
-        "shortDescription": {"text": short},
-        "fullDescription": {"text": full},
-        "help": {"text": full, "markdown": markdown},
+        "id": doc.code,
+        "name": doc.name,
+        "shortDescription": {"text": doc.summary},
+        "fullDescription": {"text": doc.description},
+        "help": {"text": doc.description, "markdown": doc.explanation},
         "helpUri": f"{README_URL}#rules",
         "defaultConfiguration": {"level": "error"},
     }
 
 
 def sarif_rules() -> list[dict[str, Any]]:
-    """Every rule (and AM001, which no rule class reports), in code order."""
-    parse_error = "A file that cannot be read, decoded or parsed; other rules cannot run on it."
-    rules = [_descriptor(PARSE_ERROR, "ParseError", parse_error, parse_error, parse_error)]
-    for rule in ALL_RULES:
-        doc = inspect.getdoc(rule) or ""
-        full = " ".join(_section(doc, title) for title in ("What it does", "Why is this bad?"))
-        rules.append(_descriptor(rule.CODE, rule.__name__, docs.summary(rule), full.strip(), doc))
-    return rules
-
-
-def _section(doc: str, title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", doc, re.S | re.M)
-    return " ".join(match.group(1).split()) if match else ""
+    """Every rule (and AM001, which every run checks), in code order."""
+    return [_descriptor(docs.rule_doc(rule)) for rule in (*docs.FRAMEWORK_CODES, *ALL_RULES)]
 
 
 def _uri(path: str) -> str:
@@ -131,7 +309,7 @@ def _result(d: Diagnostic, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render_sarif(diagnostics: Sequence[Diagnostic], files: int) -> str:
+def render_sarif(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
     rules = sarif_rules()
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
     log = {
@@ -167,7 +345,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(diagnostics: Sequence[Diagnostic], files: int) -> str:
+def render_github(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
     lines = []
     for d in diagnostics:
         props = ",".join(
@@ -185,13 +363,108 @@ def render_github(diagnostics: Sequence[Diagnostic], files: int) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-RENDERERS = {
+# -- GitLab, JUnit, Pylint ----------------------------------------------------------
+
+
+def _project_path(path: str) -> str:
+    """The path GitLab resolves against the repository: relative to `CI_PROJECT_DIR`
+    (as Ruff does; the working directory outside GitLab), posix separators."""
+    base = os.environ.get("CI_PROJECT_DIR") or os.getcwd()
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, base)
+    except ValueError:  # another drive (Windows)
+        relative = os.pardir
+    return Path(absolute if relative.startswith(os.pardir) else relative).as_posix()
+
+
+def render_gitlab(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    """A GitLab Code Quality report. A fingerprint is the baseline's key of the
+    finding (file, code, enclosing function, the line's text; no line number), so
+    GitLab matches a finding across commits that move it; identical keys are told
+    apart by order, as in Ruff."""
+    from .baseline import fingerprint as line_fingerprint
+
+    seen: set[str] = set()
+    issues = []
+    for d in diagnostics:
+        path = _project_path(d.path)
+        lines = options.sources(d.path)
+        text = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
+        key = "\0".join((path, d.code, d.scope, line_fingerprint(text)))
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        while digest in seen:
+            digest = hashlib.sha256(f"{digest}\0{key}".encode("utf-8")).hexdigest()
+        seen.add(digest)
+        issues.append(
+            {
+                "check_name": d.code,
+                # GitLab's widget does not show check_name: the code leads the text.
+                "description": f"{d.code}: {d.message}",
+                "fingerprint": digest,
+                "severity": "major",
+                "location": {"path": path, "lines": {"begin": d.line, "end": d.end_line}},
+            }
+        )
+    return json.dumps(issues, indent=2) + "\n"
+
+
+def render_junit(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    """JUnit XML as Ruff writes it: a test suite per file, a failed test case per
+    finding, and one passing case when there is nothing to report (a report with no
+    test at all reads as a broken job to some CI servers)."""
+    root = ElementTree.Element(
+        "testsuites",
+        name="asyncmigrate",
+        tests=str(len(diagnostics) or 1),
+        failures=str(len(diagnostics)),
+        errors="0",
+    )
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_file.setdefault(d.path, []).append(d)
+    if not by_file:
+        suite = ElementTree.SubElement(
+            root, "testsuite", name="asyncmigrate", tests="1", disabled="0", errors="0",
+            failures="0", package="asyncmigrate",
+        )
+        ElementTree.SubElement(suite, "testcase", name="No errors found", classname="asyncmigrate")
+    for path, found in by_file.items():
+        suite = ElementTree.SubElement(
+            root, "testsuite", name=path, tests=str(len(found)), disabled="0", errors="0",
+            failures=str(len(found)), package="asyncmigrate",
+        )
+        classname = os.path.splitext(Path(path).as_posix())[0]
+        for d in found:
+            case = ElementTree.SubElement(
+                suite, "testcase", name=f"asyncmigrate.{d.code}", classname=classname,
+                line=str(d.line), column=str(d.column),
+            )
+            failure = ElementTree.SubElement(case, "failure", message=d.message)
+            failure.text = f"line {d.line}, col {d.column}, {d.message}"
+    ElementTree.indent(root, space="    ")
+    body = ElementTree.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def render_pylint(diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions) -> str:
+    return "".join(f"{d.path}:{d.line}: [{d.code}] {d.message}\n" for d in diagnostics)
+
+
+RENDERERS: dict[str, Callable[[Sequence[Diagnostic], int, RenderOptions], str]] = {
     "text": render_text,
+    "concise": render_concise,
+    "full": render_full,
     "json": render_json,
     "sarif": render_sarif,
     "github": render_github,
+    "gitlab": render_gitlab,
+    "junit": render_junit,
+    "pylint": render_pylint,
 }
 
 
-def render(fmt: str, diagnostics: Sequence[Diagnostic], files: int) -> str:
-    return RENDERERS[fmt](diagnostics, files)
+def render(
+    fmt: str, diagnostics: Sequence[Diagnostic], files: int, options: RenderOptions | None = None
+) -> str:
+    return RENDERERS[fmt](diagnostics, files, options or RenderOptions())

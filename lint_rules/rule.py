@@ -26,7 +26,9 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider
 from asyncmigrate.analysis import Project
 from asyncmigrate.index.refpath import cst_ref_path
 from asyncmigrate.index.values import Value, nested_qualname
-from asyncmigrate.project import find_root
+from asyncmigrate.project import find_root, relpath
+
+from .suppression import Suppressions
 
 
 @dataclass
@@ -244,6 +246,15 @@ class FixitReporter(Reporter):
     (users search for "AM101")."""
 
     def report(self, rule, node, message, position, replacement):
+        # Fixit reads only its own `# lint-ignore`; the CLI and flake8 honour
+        # `# noqa: AM101` too, so a suppression must not depend on the route.
+        start = position or rule.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
+        line = getattr(start, "start", start).line
+        if _suppressions(rule).noqa(line, rule.CODE):
+            return
+        context = rule.context
+        if rule.CODE.startswith(context.project.config.ignored_in(relpath(context.path, context.project.root))):
+            return
         super(ProjectRule, rule).report(  # type: ignore[misc]
             node, f"{rule.CODE} {message}", position=position, replacement=replacement
         )
@@ -255,6 +266,15 @@ class FixitReporter(Reporter):
             return
         position = rule.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
         self.report(rule, rule._module, message, position, new_module)
+
+
+def _suppressions(rule: ProjectRule) -> Suppressions:
+    """The comment suppressions of the module `rule` is visiting, read once per module."""
+    module = rule._module  # type: ignore[attr-defined]
+    found = getattr(rule, "_suppressions_of", None)
+    if found is None or found[0] is not module:
+        found = rule._suppressions_of = (module, Suppressions(module.code.splitlines()))  # type: ignore[attr-defined]
+    return found[1]
 
 
 ProjectRule.reporter = FixitReporter()

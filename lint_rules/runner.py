@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Sequence
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.config import Config, load_config
-from lint_rules.diagnostics import PARSE_ERROR, Diagnostic
+from asyncmigrate.config import Config, check_gather_style, load_config
+from lint_rules.diagnostics import PARSE_ERROR, UNUSED_NOQA, Diagnostic
 from asyncmigrate import fileio
-from asyncmigrate.project import collect_targets, find_root, relpath
+from asyncmigrate.errors import UsageError
+from asyncmigrate.project import PathFilter, collect_targets, find_root, relpath
 
-from . import ALL_RULES
 from .engine import FileLinter, FileResult, decode_source
+from .selection import check_codes, check_config, selection_of
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -42,6 +43,18 @@ class LintRequest:
     exclude: list[str] = field(default_factory=list)
     #: give fixable diagnostics their replacement text (SARIF `fixes`)
     fix_texts: bool = False
+    extend_select: list[str] = field(default_factory=list)
+    extend_ignore: list[str] = field(default_factory=list)
+    #: path glob -> code prefixes (`--per-file-ignores GLOB:CODES`)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    target_version: str | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+    #: None: as configured (`respect-gitignore`, `force-exclude`)
+    respect_gitignore: bool | None = None
+    force_exclude: bool | None = None
+    #: the text read for the path `-`, linted as `stdin_filename` (default `-`)
+    stdin: bytes | None = None
+    stdin_filename: str | None = None
 
 
 @dataclass
@@ -51,42 +64,28 @@ class LintOutcome:
     files: int
     #: the codes that were checked (enabled rules and AM001)
     codes: set[str] = field(default_factory=set)
+    #: the result for the text read from stdin (`-`), which is never written back
+    stdin: FileResult | None = None
 
     @property
     def fixed(self) -> int:
         return sum(r.fixes_applied for r in self.results if r.fixed is not None)
 
 
-def rule_enabled(code: str, default_on: bool, config: Config) -> bool:
-    """Ruff-style selection by code prefix; a later, longer match wins.
-
-    Rules that are off by default run only when their exact code is selected.
-    """
-    selected = [*config.select, *config.extend_select]
-    best_select = max((len(p) for p in selected if code.startswith(p)), default=-1)
-    best_ignore = max((len(p) for p in config.ignore if code.startswith(p)), default=-1)
-    if best_select < 0 or best_ignore >= best_select:
-        return False
-    if not default_on:
-        return code in config.select or code in config.extend_select
-    return True
-
-
 def select_rules(config: Config) -> list[type]:
-    return [
-        rule for rule in ALL_RULES if rule_enabled(rule.CODE, rule.DEFAULT_ENABLED, config)
-    ]
+    return selection_of(config).rules()
 
 
 # Worker state, inherited by forked workers instead of being pickled per task.
 _LINTERS: dict[Path, FileLinter] = {}
 
 
-def _lint_one(job: tuple[Path, Path, str, bool]) -> FileResult:
-    root, path, display, fix = job
+def _lint_one(job: tuple[Path, Path, str, bool, bytes | None]) -> FileResult:
+    root, path, display, fix, source = job
     linter = _LINTERS[root]
     try:
-        source = path.read_bytes()
+        if source is None:
+            source = path.read_bytes()
     except OSError as e:
         reason = e.strerror or str(e)
         diag = Diagnostic(display, 1, 1, 1, 1, PARSE_ERROR, f"cannot read file: {reason}")
@@ -100,21 +99,61 @@ def _lint_one(job: tuple[Path, Path, str, bool]) -> FileResult:
         return FileResult(path, display, [diag])
 
 
-def _targets(request: LintRequest) -> list[tuple[Path, Path, str]]:
-    """(root, file, display path) for every file named, directories expanded."""
-    jobs = []
+#: (root, file, display path, its text when it is not read from the file)
+Target = tuple[Path, Path, str, "bytes | None"]
+
+
+def _targets(request: LintRequest) -> tuple[list[Target], int]:
+    """The files to lint, directories expanded, and how many named paths were
+    skipped (with --force-exclude; each is reported on stderr)."""
+    if "-" in request.paths:
+        return _stdin_target(request)
+    if request.stdin_filename is not None:
+        raise UsageError("--stdin-filename names the text read from stdin: pass `-` as the path")
+    jobs: list[Target] = []
+    skipped: list[Path] = []
     for given in request.paths:
         path = Path(given)
         fileio.check_paths([given])
         root = find_root(path)
         config = _config(root, request)
-        for file in collect_targets([path], root, config.excludes):
+        files = collect_targets(
+            [path],
+            root,
+            config.excludes,
+            respect_gitignore=config.respect_gitignore,
+            force_exclude=config.force_exclude,
+            on_excluded=lambda p, why: skipped.append(_warn_excluded(p, why)),
+        )
+        for file in files:
             if path.is_dir():
                 display = os.path.join(given, relpath(file, path))
             else:
                 display = given
-            jobs.append((root, file, display))
-    return jobs
+            jobs.append((root, file, display, None))
+    return jobs, len(skipped)
+
+
+def _stdin_target(request: LintRequest) -> tuple[list[Target], int]:
+    """The text on stdin, linted as the file `--stdin-filename` of its project (which
+    need not exist): cross-module rules see the project with this text in it."""
+    if len(request.paths) > 1:
+        raise UsageError("`-` (read from stdin) cannot be combined with other paths")
+    given = request.stdin_filename or "-"
+    path = Path(given)
+    root = find_root(path)
+    config = _config(root, request)
+    if config.force_exclude:
+        why = PathFilter(root, config.excludes, config.respect_gitignore).reason(path)
+        if why is not None:
+            _warn_excluded(path, why)
+            return [], 1
+    return [(root, path, given, request.stdin or b"")], 0
+
+
+def _warn_excluded(path: Path, why: str) -> Path:
+    print(f"warning: {path} is excluded: it {why} (--force-exclude); not checked", file=sys.stderr)
+    return path
 
 
 _configs: dict[Path, Config] = {}
@@ -123,30 +162,63 @@ _configs: dict[Path, Config] = {}
 def _config(root: Path, request: LintRequest) -> Config:
     if root not in _configs:
         config = load_config(root, request.config_file)
+        check_config(config)
+        for option, codes in (
+            ("--select", request.select),
+            ("--ignore", request.ignore),
+            ("--extend-select", request.extend_select),
+            ("--extend-ignore", request.extend_ignore),
+        ):
+            check_codes(codes or (), option)
+        for glob, codes in request.per_file_ignores.items():
+            check_codes(codes, f"--per-file-ignores {glob}")
         if request.select is not None:
             config.select = request.select
             config.extend_select = []
         if request.ignore is not None:
             config.ignore = [*config.ignore, *request.ignore]
+        config.extend_select = [*config.extend_select, *request.extend_select]
+        config.extend_ignore = [*config.extend_ignore, *request.extend_ignore]
+        for glob, codes in request.per_file_ignores.items():
+            config.per_file_ignores[glob] = [*config.per_file_ignores.get(glob, []), *codes]
+        if request.target_version:
+            config.target_version = request.target_version
+            check_gather_style(config, "--target-version")
         config.exclude = [*config.exclude, *request.exclude]
+        config.extend_exclude = [*config.extend_exclude, *request.extend_exclude]
+        if request.respect_gitignore is not None:
+            config.respect_gitignore = request.respect_gitignore
+        if request.force_exclude is not None:
+            config.force_exclude = request.force_exclude
         _configs[root] = config
     return _configs[root]
 
 
 def run(request: LintRequest) -> LintOutcome:
     _configs.clear()
-    targets = _targets(request)
+    targets, skipped = _targets(request)
+    if not targets:
+        # A gate that checked nothing must not pass.
+        if skipped:
+            raise UsageError("no Python files to check: every path named is excluded (--force-exclude)")
+        raise UsageError(
+            f"no Python files to check in {' '.join(request.paths)} (none there, or all "
+            "excluded or ignored by .gitignore)"
+        )
     jobs = request.jobs or os.cpu_count() or 1
     codes = {PARSE_ERROR}
-    for root in {root for root, _, _ in targets}:
+    for root in {target[0] for target in targets}:
         config = _config(root, request)
         project = Project.load(root, config=config, use_cache=request.use_cache, jobs=jobs)
         rules = select_rules(config)
         codes.update(rule.CODE for rule in rules)
         _LINTERS[root] = FileLinter(project, rules, unsafe_fixes=request.unsafe_fixes)
         _LINTERS[root].fix_texts = request.fix_texts
+        if selection_of(config).enabled(UNUSED_NOQA, False):
+            _LINTERS[root].unused_noqa = True
+            codes.add(UNUSED_NOQA)
     fix = request.fix or request.diff
-    work = [(root, path, display, fix) for root, path, display in targets]
+    work = [(root, path, display, fix, source) for root, path, display, source in targets]
     if jobs > 1 and len(work) >= PARALLEL_THRESHOLD and _can_fork():
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -154,7 +226,8 @@ def run(request: LintRequest) -> LintOutcome:
     else:
         results = [_lint_one(job) for job in work]
     diagnostics = sorted(d for r in results for d in r.diagnostics)
-    return LintOutcome(diagnostics, results, len(work), codes)
+    stdin = results[0] if "-" in request.paths else None
+    return LintOutcome(diagnostics, results, len(work), codes, stdin)
 
 
 def linter_for(path: Path) -> FileLinter:

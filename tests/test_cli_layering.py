@@ -64,7 +64,7 @@ def test_help_lists_every_command_with_its_summary():
     listed = dict(
         line.split(maxsplit=1) for line in result.stdout.split("Commands:\n", 1)[1].splitlines()
     )
-    assert sorted(listed) == ["asyncify", "contextvars", "lint", "profile", "rules"]
+    assert sorted(listed) == ["asyncify", "contextvars", "lint", "profile", "rule", "rules"]
     assert sorted(listed) == sorted(COMMANDS)
     context = click.Context(main)
     for name, summary in listed.items():

@@ -108,14 +108,13 @@ def _lsp_reader(stream, messages: queue.Queue) -> None:
         messages.put(json.loads(stream.read(int(headers["content-length"]))))
 
 
-def test_rules_load_in_fixit_lsp(demo):
-    """An editor opening a file gets the AM findings as LSP diagnostics."""
+def _lsp_diagnostics(root: Path, path: Path, text: str) -> list[dict]:
+    """The diagnostics `fixit lsp` publishes when an editor opens `path` with `text`."""
     pytest.importorskip("pygls", reason="fixit lsp needs fixit[lsp]")
-    orders = demo / "shop" / "services" / "orders.py"
-    uri = orders.as_uri()
+    uri = path.as_uri()
     server = subprocess.Popen(
         [sys.executable, "-m", "fixit", "lsp", "--debounce-interval", "0"],
-        cwd=demo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     messages: queue.Queue = queue.Queue()
     threading.Thread(target=_lsp_reader, args=(server.stdout, messages), daemon=True).start()
@@ -126,15 +125,14 @@ def test_rules_load_in_fixit_lsp(demo):
 
     try:
         send({"id": 1, "method": "initialize",
-              "params": {"processId": None, "rootUri": demo.as_uri(), "capabilities": {}}})
+              "params": {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}})
         send({"method": "initialized", "params": {}})
         send({"method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": uri, "languageId": "python", "version": 1, "text": orders.read_text()}}})
+            "uri": uri, "languageId": "python", "version": 1, "text": text}}})
         while True:
             message = messages.get(timeout=60)
             if message.get("method") == "textDocument/publishDiagnostics":
                 break
-        diagnostics = message["params"]["diagnostics"]
         send({"id": 2, "method": "shutdown"})
         send({"method": "exit"})
     finally:
@@ -143,10 +141,30 @@ def test_rules_load_in_fixit_lsp(demo):
         except subprocess.TimeoutExpired:
             server.kill()
     assert message["params"]["uri"] == uri
-    found = sorted(
+    return message["params"]["diagnostics"]
+
+
+def _am101_lines(diagnostics: list[dict]) -> list[tuple]:
+    return sorted(
         (d["range"]["start"]["line"] + 1, d["code"], d["message"].split()[0])
         for d in diagnostics
         if d["code"] == "UnawaitedCoroutine"
     )
+
+
+def test_rules_load_in_fixit_lsp(demo):
+    """An editor opening a file gets the AM findings as LSP diagnostics."""
+    orders = demo / "shop" / "services" / "orders.py"
+    found = _am101_lines(_lsp_diagnostics(demo, orders, orders.read_text()))
     assert found == [(18, "UnawaitedCoroutine", "AM101"), (19, "UnawaitedCoroutine", "AM101"),
                      (21, "UnawaitedCoroutine", "AM101"), (33, "UnawaitedCoroutine", "AM101")]
+
+
+def test_noqa_holds_in_fixit_lsp(demo):
+    """`# noqa: AM101` silences a finding in the editor as on the command line."""
+    orders = demo / "shop" / "services" / "orders.py"
+    lines = orders.read_text().splitlines(keepends=True)
+    lines[17] = lines[17].rstrip("\n") + "  # noqa: AM101\n"
+    found = _am101_lines(_lsp_diagnostics(demo, orders, "".join(lines)))
+    assert found == [(19, "UnawaitedCoroutine", "AM101"), (21, "UnawaitedCoroutine", "AM101"),
+                     (33, "UnawaitedCoroutine", "AM101")]

@@ -69,23 +69,30 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict
     return hooks, snapshot_checkout(hooks, env), env
 
 
-@pytest.fixture
-def project(tmp_path: Path, hook_repo) -> tuple[Path, dict[str, str]]:
-    hooks, rev, env = hook_repo
-    proj = tmp_path / "proj"
+def _app(proj: Path, main: str, pre_commit_config: str) -> Path:
+    """A two-module project whose `app/main.py` is `main`."""
     (proj / "app").mkdir(parents=True)
     (proj / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0"\n')
     (proj / "app" / "__init__.py").write_text("")
     (proj / "app" / "jobs.py").write_text(JOBS)
-    (proj / "app" / "main.py").write_text(CLEAN)
-    (proj / ".pre-commit-config.yaml").write_text(
+    (proj / "app" / "main.py").write_text(main)
+    (proj / ".pre-commit-config.yaml").write_text(pre_commit_config)
+    return proj
+
+
+@pytest.fixture
+def project(tmp_path: Path, hook_repo) -> tuple[Path, dict[str, str]]:
+    hooks, rev, env = hook_repo
+    proj = _app(
+        tmp_path / "proj",
+        CLEAN,
         f"repos:\n"
         f"  - repo: {hooks}\n"
         f"    rev: {rev}\n"
         f"    hooks:\n"
         f"      - id: asyncmigrate-fix\n"
         f"        stages: [manual]\n"
-        f"      - id: asyncmigrate-lint\n"
+        f"      - id: asyncmigrate-lint\n",
     )
     git("init", "-q", cwd=proj, env=env)
     subprocess.run(
@@ -128,3 +135,32 @@ def test_fix_hook_applies_the_safe_fix(project):
     assert "files were modified by this hook" in run.stdout
     assert "fixed 1 in app/main.py" in run.stdout
     assert (proj / "app" / "main.py").read_text() == CLEAN
+
+
+def _readme_recipe() -> str:
+    """The `.pre-commit-config.yaml` block of the README's pre-commit section."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### pre-commit", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_recipe_runs_as_written(tmp_path: Path, hook_repo):
+    hooks, _, env = hook_repo
+    # The README's `rev` must name something that exists in asyncmigrate's repository.
+    git("branch", "-f", "main", "HEAD", cwd=hooks, env=env)
+    recipe = _readme_recipe()
+    lines = recipe.splitlines(keepends=True)
+    repo_lines = [i for i, line in enumerate(lines) if line.lstrip().startswith("- repo:")]
+    assert len(repo_lines) == 1
+    indent = lines[repo_lines[0]].split("- repo:")[0]
+    lines[repo_lines[0]] = f"{indent}- repo: {hooks}\n"
+    proj = _app(tmp_path / "proj", VIOLATION, "".join(lines))
+    git("init", "-q", cwd=proj, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install"],
+        cwd=proj, env=env, capture_output=True, text=True, timeout=600, check=True,
+    )
+    git("add", "-A", cwd=proj, env=env)
+    rejected = git("commit", "-m", "init", cwd=proj, env=env, check=False)
+    assert rejected.returncode == 1, rejected.stdout + rejected.stderr
+    assert "app/main.py:5:5: AM101 [*] coroutine `app.jobs.refresh()` is never awaited" in rejected.stderr

@@ -12,7 +12,7 @@ Path = Sequence[str]
 
 
 class CallRecord(NamedTuple):
-    """A call: `[path, line, col, awaited, refs?, outer?]`."""
+    """A call: `[path, line, col, awaited, refs?, outer?, quick?, nargs?]`."""
 
     path: Path
     line: int
@@ -22,6 +22,10 @@ class CallRecord(NamedTuple):
     refs: Sequence[Path] = ()
     #: the call that receives this call's result as an argument (`asyncio.run(...)`)
     outer: Path | None = None
+    #: `[keyword or None, value]` of its literal False and 0 arguments
+    quick: Sequence[Sequence[Any]] = ()
+    #: its number of arguments, positional and keyword (recorded with `quick`)
+    nargs: int = 0
 
 
 class UseRecord(NamedTuple):

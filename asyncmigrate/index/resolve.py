@@ -263,8 +263,11 @@ class Resolver:
                 return self.eval_type(module, None, texpr, depth + 1) if texpr else None
         return None
 
-    def call_result(self, value: Value, depth: int = 0) -> Value | None:
-        """What calling `value` returns, when that is statically known."""
+    def call_result(
+        self, value: Value, depth: int = 0, literals: dict[str, str] | None = None
+    ) -> Value | None:
+        """What calling `value` returns, when that is statically known (`literals`:
+        the call's mode-like string arguments, see `summary.mode_literals`)."""
         kind = value.kind
         if kind == "class":
             return Value("instance", value.name)
@@ -277,7 +280,7 @@ class Resolver:
                 self.value_of(module, fn["parent"], fn["returns"].split("."), depth + 1)
             )
         if kind == "external":
-            returned = self.catalogue.return_type(value.name)
+            returned = self.catalogue.return_type(value.name, literals)
             if returned:
                 return Value("external_instance", returned)
             last = value.name.rsplit(".", 1)[-1]
@@ -303,19 +306,34 @@ class Resolver:
         if depth >= _MAX_DEPTH:
             return None
         kind, arg = texpr[0], texpr[1]
+        literals = texpr[2] if kind in ("call", "enter") and len(texpr) > 2 else None
         if kind == "call":
             callee = self.value_of(module, scope, arg, depth + 1)
-            return self.call_result(callee, depth + 1) if callee else None
+            return self.call_result(callee, depth + 1, literals) if callee else None
         if kind == "inst":
             return self.instance_of(self.value_of(module, scope, arg.split("."), depth + 1))
         if kind == "ref":
             return self.value_of(module, scope, arg, depth + 1)
         if kind == "enter":
             callee = self.value_of(module, scope, arg, depth + 1)
-            result = self.call_result(callee, depth + 1) if callee else None
+            result = self.call_result(callee, depth + 1, literals) if callee else None
             return self._entered(result, depth)
         if kind == "alias":
             return self.qualified_value(arg, depth + 1)
+        if kind == "narrow":
+            # Dispatch on the most specific class known: the constructor's, when it
+            # is a subclass of the declared type (its overrides are what runs).
+            declared = self.eval_type(module, scope, arg, depth + 1)
+            built = self.eval_type(module, scope, texpr[2], depth + 1)
+            if (
+                declared is not None
+                and built is not None
+                and built.kind == "instance"
+                and declared.kind in ("instance", "external_instance")
+                and declared.name in self.mro(built.name)[1:]
+            ):
+                return built
+            return declared
         return None
 
     def _entered(self, value: Value | None, depth: int) -> Value | None:

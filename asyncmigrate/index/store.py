@@ -123,7 +123,10 @@ class ProjectIndex:
         cached_files = cache.get("files", {})
         todo: list[tuple[str, list[str], bytes, str, bool]] = []
         entries: dict[str, dict[str, Any]] = {}
-        for path in iter_python_files(root, root, config.excludes):
+        files = iter_python_files(
+            root, root, config.excludes, respect_gitignore=config.respect_gitignore
+        )
+        for path in files:
             rel = relpath(path, root)
             names = module_names(rel, root) or [path.stem]
             try:

@@ -11,14 +11,19 @@ A *reference path* is a list of segments naming a value as written in the source
 `["Cls", "()", "run"]`, `super().save` is `["super", "()", "save"]`.
 
 A *type expression* says how a variable got its value:
-`["call", path]` (the result of calling path), `["inst", dotted]` (an instance of an
-annotated type), `["ref", path]` (the same value as path), `["enter", path]` (bound by
-`with path() as x`), `["alias", qualified]` (a function-local import).
+`["call", path, literals?]` (the result of calling path), `["inst", dotted]` (an
+instance of an annotated type), `["ref", path]` (the same value as path), `["enter",
+path, literals?]` (bound by `with path() as x`), `["alias", qualified]` (a function-local import), `["narrow",
+declared, call]` (an annotated attribute also assigned a constructor call).
+`literals` are the call's string arguments that read as a file mode (`{"1": "rb"}`,
+`{"mode": "wb"}`): what `open(p, "rb")` returns depends on its mode.
 
-A call is recorded as `[path, line, col, awaited, refs?, outer?]`: `refs` are the
-plain references passed as arguments, `outer` the path of the call that receives
-this call's result as an argument (`asyncio.run(main())` -> `["asyncio",
-"run"]`). A function's `uses` are the implicit protocol calls: `["with", path, line,
+A call is recorded as `[path, line, col, awaited, refs?, outer?, quick?, nargs?]`:
+`refs` are the plain references passed as arguments, `outer` the path of the call
+that receives this call's result as an argument (`asyncio.run(main())` ->
+`["asyncio", "run"]`), `quick` its literal False and 0 arguments as `[keyword or
+None, value]` and `nargs` its number of arguments (what makes
+`pool.shutdown(wait=False)` return at once). A function's `uses` are the implicit protocol calls: `["with", path, line,
 col, item]` (a with statement calls `__enter__`/`__exit__` of path's value),
 `["for", path, line, col]` (a for statement iterates path's value) and `["compfor",
 path, line, col]` (a comprehension does; the position is the iterable's), and
@@ -34,12 +39,17 @@ a lambda are the lambda's, not the enclosing function's: the module's
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any, Iterable
 
 from .refpath import ast_ref_path
 from .values import nested_qualname
 
-SCHEMA = 6
+SCHEMA = 8
+
+#: a string argument that reads as a file mode ("rb", "w+", "a"): recorded with
+#: the call that binds a variable, since it decides what `open()` returns
+FILE_MODE = re.compile(r"[rwxabtU+]{1,4}")
 
 def annotation_name(node: ast.AST | None) -> str | None:
     """The class an annotation names, unwrapping Optional, `X | None` and quotes."""
@@ -87,11 +97,29 @@ def type_expr(value: ast.AST) -> list[Any] | None:
             bound = next((k.value for k in value.keywords if k.arg == "bound"), None)
             name = annotation_name(bound)
             return ["ref", name.split(".")] if name else None
-        return ["call", path] if path else None
+        if not path:
+            return None
+        literals = mode_literals(value)
+        return ["call", path, literals] if literals else ["call", path]
     path = ast_ref_path(value)
     if path:
         return ["ref", path]
     return None
+
+
+def mode_literals(call: ast.Call) -> dict[str, str]:
+    """The arguments of `call` that read as a file mode, by position or keyword."""
+    found: dict[str, str] = {}
+    for position, arg in enumerate(call.args[:2]):
+        if isinstance(arg, ast.Starred):
+            break  # the positions after it are unknown
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and FILE_MODE.fullmatch(arg.value):
+            found[str(position)] = arg.value
+    for keyword in call.keywords:
+        value = keyword.value
+        if keyword.arg == "mode" and isinstance(value, ast.Constant) and isinstance(value.value, str):
+            found["mode"] = value.value
+    return found
 
 
 def _decorator_path(node: ast.AST) -> str:
@@ -189,6 +217,11 @@ class ModuleSummarizer(ast.NodeVisitor):
                 conflicts.add(name)
             return
         if name in target and target[name] != texpr:
+            if texpr[0] in ("call", "enter") and target[name][:2] == texpr[:2]:
+                # The same call with other literals (`f` opened "rb", then "w"):
+                # the type without them, as for an unknown mode.
+                target[name] = texpr[:2]
+                return
             del target[name]
             conflicts.add(name)
         elif name not in conflicts:
@@ -239,11 +272,30 @@ class ModuleSummarizer(ast.NodeVisitor):
                 self._annotated.add(key)
                 attrs[target.attr] = texpr
             elif key in self._annotated:
+                self._narrow(attrs, target.attr, texpr)
                 return
             elif target.attr in attrs and attrs[target.attr] != texpr:
-                attrs[target.attr] = None  # conflicting assignments: unknown
+                current = attrs[target.attr]
+                # The same call with other literals keeps the type without them.
+                same_call = current is not None and current[0] in ("call", "enter") and current[:2] == texpr[:2]
+                attrs[target.attr] = texpr[:2] if same_call else None  # conflicting: unknown
             elif target.attr not in attrs:
                 attrs[target.attr] = texpr
+
+    @staticmethod
+    def _narrow(attrs: dict[str, Any], name: str, texpr: list[Any]) -> None:
+        """An annotated attribute assigned a constructor call (`self.pool: Executor`
+        then `self.pool = MyExecutor()`): keep both, so resolution can take the
+        more specific class when it is a subclass of the declared one, and a
+        subclass's override wins. Two different constructors: the declaration."""
+        current = attrs.get(name)
+        if current is None or texpr[0] != "call":
+            return
+        if current[0] == "narrow":
+            if current[2] != texpr:
+                attrs[name] = current[1]
+            return
+        attrs[name] = ["narrow", current, texpr]
 
     # -- imports -------------------------------------------------------------
 
@@ -492,7 +544,8 @@ class ModuleSummarizer(ast.NodeVisitor):
                 texpr = None
                 if isinstance(item.context_expr, ast.Call):
                     path = ast_ref_path(item.context_expr.func)
-                    texpr = ["enter", path] if path else None
+                    literals = mode_literals(item.context_expr)
+                    texpr = (["enter", path, literals] if literals else ["enter", path]) if path else None
                 self._bind_target(item.optional_vars, texpr)
         for statement in node.body:
             self.visit(statement)
@@ -578,10 +631,13 @@ class ModuleSummarizer(ast.NodeVisitor):
             return
         call = [path, node.lineno, node.col_offset + 1, awaited]
         outer = self._outer.pop(id(node), None)
-        if refs or outer:
+        quick = _quick_return_args(node)
+        if refs or outer or quick:
             call.append(refs)
-        if outer:
+        if outer or quick:
             call.append(outer)
+        if quick:
+            call += [quick, len(node.args) + len(node.keywords)]
         (fn.summary["calls"] if fn is not None else self.module_calls).append(call)
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
@@ -599,6 +655,18 @@ def _string_list(node: ast.AST) -> list[str] | None:
     ):
         return [e.value for e in node.elts]  # type: ignore[attr-defined]
     return None
+
+
+def _quick_return_args(node: ast.Call) -> list[list[Any]]:
+    """`[keyword or None, value]` of the literal False and 0 arguments: the ones that
+    can make a blocking call return at once (`shutdown(wait=False)`, `join(0)`)."""
+    found = []
+    arguments = [(None, a) for a in node.args] + [(k.arg, k.value) for k in node.keywords]
+    for keyword, value in arguments:
+        if isinstance(value, ast.Constant) and value.value is not None and not isinstance(value.value, str):
+            if value.value is False or (not isinstance(value.value, bool) and value.value == 0):
+                found.append([keyword, value.value])
+    return found
 
 
 def _value_args(node: ast.Call) -> Iterable[ast.AST]:

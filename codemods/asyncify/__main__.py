@@ -1,15 +1,16 @@
 """`python -m codemods.asyncify PATH...`"""
 
 import os
-import sys
+
+from asyncmigrate._mainguard import drop_working_directory
 
 # `python -m` puts the working directory first on sys.path, so a project that has
 # a package named like one of our dependencies (`click`, `rich`, `libcst`) would be
 # imported, and run, instead of it. Analysis is static: drop that entry unless it
-# is where this package lives.
+# is where this package lives (asyncmigrate/_mainguard.py guards the import of
+# `codemods` itself).
 _HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if sys.path and os.path.abspath(sys.path[0] or os.curdir) != _HOME:
-    del sys.path[0]
+drop_working_directory(_HOME)
 
 if __name__ == "__main__":
     from codemods.asyncify.cli import main

@@ -64,7 +64,14 @@ def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
         raise UsageError(f"--root is not a directory: {root}")
     project = Project.load(root, config_file=request.config_file, use_cache=request.use_cache)
     config = project.config
-    files = collect_targets(request.paths, root, config.excludes)
+    files = collect_targets(
+        request.paths,
+        root,
+        config.excludes,
+        respect_gitignore=config.respect_gitignore,
+        force_exclude=config.force_exclude,
+        on_excluded=_warn_excluded,
+    )
     written = list(request.seeds)
     if request.seed_file is not None:
         written += read_seed_file(request.seed_file)
@@ -79,6 +86,13 @@ def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
         test_style=detect_style(project, config.test_marker),
     )
     return project, build_plan(project, target_rels(project, files), seeds, options)
+
+
+def _warn_excluded(path: Path, why: str) -> None:
+    """`force-exclude` in config skips a named path: say so, never silently."""
+    import sys
+
+    print(f"warning: {path} is excluded: it {why} (force-exclude); not rewritten", file=sys.stderr)
 
 
 def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:

@@ -17,7 +17,7 @@ from asyncmigrate.analysis import Project
 from codemods.contextvars.conversion import ConversionRefused, convert
 from asyncmigrate import fileio
 from asyncmigrate.errors import command_errors
-from asyncmigrate.project import find_root
+from asyncmigrate.project import collect_targets, find_root
 
 
 @click.command(name="contextvars", context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,11 +46,25 @@ def contextvars_command(
         fileio.check_paths(paths)
         root = (root or find_root(paths[0])).resolve()
         project = Project.load(root, config_file=config_file, use_cache=not no_cache)
-        targets = [p.resolve() for p in paths]
+        config = project.config
+        # The files PATHS name, walked as lint walks them (a named path is used even
+        # when excluded, unless force-exclude is configured).
+        targets = {
+            file.resolve()
+            for file in collect_targets(
+                paths,
+                root,
+                config.excludes,
+                respect_gitignore=config.respect_gitignore,
+                force_exclude=config.force_exclude,
+                on_excluded=lambda path, why: click.echo(
+                    f"warning: {path} is excluded: it {why} (force-exclude); not rewritten", err=True
+                ),
+            )
+        }
 
         def writable(rel: str) -> bool:
-            file = (root / rel).resolve()
-            return any(file == t or t in file.parents for t in targets)
+            return (root / rel).resolve() in targets
 
         changed: dict[str, bytes] = {}
         refused = False

@@ -7,6 +7,11 @@ types), never by a bare method name, and only where it runs on the event loop: i
 the body of an `async def`, not in a nested sync `def` or `lambda`. A callable that
 is handed to `asyncio.to_thread`, `run_in_executor` or `functools.partial` is not
 called there, so it is never a finding.
+
+One expression is one finding: in `open(p).read()` the blocking `.read()` is
+reported, and the `open(p)` it is made on is part of it. A literal mode types the
+file (`open(p, "rb").read()` is `io.BufferedReader.read`), as the index does for
+`f = open(p, "rb")`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import libcst as cst
 from asyncmigrate.analysis import Project
 from asyncmigrate.catalogue import BlockingEntry
 from asyncmigrate.index import records
+from asyncmigrate.index.summary import FILE_MODE
 from asyncmigrate.index.values import Value
 from lint_rules.rule import ProjectRule
 
@@ -43,6 +49,36 @@ def returns_at_once(call: cst.Call, entry: BlockingEntry) -> bool:
         ):
             return True
     return False
+
+
+def receiver_calls(call: cst.Call) -> Iterator[cst.Call]:
+    """The calls `call` is made on: `open(p)` in `open(p).read()`, and theirs."""
+    node = call.func
+    while isinstance(node, cst.Attribute):
+        node = node.value
+        if isinstance(node, cst.Call):
+            yield node
+            node = node.func
+
+
+def mode_literals(call: cst.Call) -> dict[str, str]:
+    """The LibCST side of `summary.mode_literals`: the string arguments of `call`
+    that read as a file mode, by position ("0", "1") or as `mode`."""
+    found: dict[str, str] = {}
+    positional = [a for a in call.args if a.keyword is None]
+    for position, arg in enumerate(positional[:2]):
+        if arg.star:
+            break  # the positions after it are unknown
+        if isinstance(arg.value, cst.SimpleString):
+            text = arg.value.evaluated_value
+            if isinstance(text, str) and FILE_MODE.fullmatch(text):
+                found[str(position)] = text
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "mode" and isinstance(arg.value, cst.SimpleString):
+            text = arg.value.evaluated_value
+            if isinstance(text, str):
+                found["mode"] = text
+    return found
 
 
 def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Value]:
@@ -78,15 +114,40 @@ class BlockingCallRule(ProjectRule):
                 return True
         return False
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: calls that a reported call is made on (`open(p)` in `open(p).read()`)
+        self._covered: set[int] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._covered = set()
+
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.in_async_function:
+        # The outer call is visited first: it covers the calls it is made on.
+        if not self.in_async_function or id(node) in self._covered:
             return
-        target = self.call_target(node)
+        target = self.typed_call_target(node)
         entry = self.entry_for(target)
         if entry is None or entry.code != self.CODE or returns_at_once(node, entry):
             return
         assert target is not None
+        self._covered.update(id(inner) for inner in receiver_calls(node))
         self.on_blocking(node, target, entry)
+
+    def typed_call_target(self, call: cst.Call) -> Value | None:
+        """`call_target`, with the receiver typed by its literal file mode when it is
+        a file opener's call (`open(p, "rb").read` -> `io.BufferedReader.read`)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+            literals = mode_literals(func.value)
+            opener = self.call_target(func.value) if literals else None
+            if opener is not None:
+                resolver = self.project.resolver
+                receiver = resolver.call_result(opener, 0, literals)
+                if receiver is not None:
+                    return resolver.attribute(receiver, func.attr.value)
+        return self.call_target(call)
 
     def entry_for(self, target: Value | None) -> BlockingEntry | None:
         return self.project.blocking_entry(target)

@@ -22,11 +22,24 @@ class AwaitInLoop(ProjectRule, LintRule):
     and `[await f(x) for x in xs]`. The iterations are independent when the
     awaited call uses only the loop variable and values from before the loop (not
     the list being built, nor anything an earlier iteration produced), and the body
-    does nothing else. Calls whose order matters (`send`, `write`, `commit`,
-    `sleep`, `acquire`, and methods named like `handle_*`, `dispatch*`, `save*`,
-    `update*`, ...), methods of `self`, and calls on a receiver that serializes
-    them (a connection, cursor, transaction, websocket, stream, queue or lock) are
-    not reported.
+    does nothing else. Only awaits that can really overlap are reported:
+
+    - the awaited coroutine can suspend (a project `async def` that only computes
+      and returns, or only awaits such coroutines, gains nothing);
+    - the call's order does not matter (`send`, `write`, `commit`, `sleep`,
+      `acquire`, methods named like `handle_*`, `dispatch*`, `save*`, `update*`,
+      ...) and it does more than wait for something to start (`start()`,
+      `asyncio.sleep(0)`);
+    - every iteration does not act on one shared object: a receiver outside the
+      loop (`device.regroup(x)`, `self.hooks.run(x)`) serialises the calls unless
+      its class is built for concurrent calls (`aiohttp.ClientSession`,
+      `httpx.AsyncClient`); a receiver or callable taken from the iterable
+      (`item.refresh()`, `callback(event)`) may be one object twice, or a list of
+      handlers run in order; an unknown receiver is not reported;
+    - the iterations differ (the call reads the loop variable) and there are at
+      least two (`for x in ("eu",):` is not reported);
+    - no comment on the loop or right above it says the order is intended ("one
+      at a time", "sequential", "no gather", "rate limit", ...).
 
     ## Why is this bad?
     Each iteration waits for the previous one: five 50 ms requests take 250 ms,

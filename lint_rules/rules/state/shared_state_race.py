@@ -194,12 +194,16 @@ class _Analysis:
         self.globals: set[str] = set()
         self.reported: set[str] = set()
         self._keys: dict[tuple[str, ...], str | None] = {}
+        #: names bound by the comprehensions being walked: never the module's
+        self.shadowed: list[set[str]] = []
 
     # -- what an expression names ------------------------------------------------
 
     def key(self, node: cst.BaseExpression) -> str | None:
         path = cst_ref_path(node)
         if path is None or "()" in path:
+            return None
+        if any(path[0] in names for names in self.shadowed):
             return None
         path_t = tuple(path)
         if path_t not in self._keys:
@@ -222,8 +226,10 @@ class _Analysis:
         if base is None:
             return None
         if base.kind == "module":
-            owner = (base.name, path[-1])
-            if self.project.index.module(base.name) and self.state.is_mutable_global(owner):
+            if self.project.index.module(base.name) is None:
+                return None
+            owner = self.state.global_owner(base.name, path[-1])
+            if owner and self.state.is_mutable_global(owner):
                 return join_id(owner[0], owner[1])
             return None
         if base.kind in ("instance", "class"):
@@ -349,6 +355,26 @@ class _Analysis:
         if isinstance(node, cst.Arg):
             self.walk(node.value)
             return
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            # Its `for` targets are its own variables; the first iterable is
+            # evaluated outside, before they exist.
+            first = node.for_in
+            self.walk(first.iter)
+            names: set[str] = set()
+            level: cst.CompFor | None = first
+            while level is not None:
+                names.update(_bound_names(level.target))
+                level = level.inner_for_in
+            self.shadowed.append(names)
+            for condition in first.ifs:
+                self.walk(condition)
+            if first.inner_for_in is not None:
+                self.walk(first.inner_for_in)
+            for part in ("elt", "key", "value"):
+                if hasattr(node, part):
+                    self.walk(getattr(node, part))
+            self.shadowed.pop()
+            return
         if isinstance(node, cst.CompFor):
             self.walk(node.iter)
             for condition in node.ifs:
@@ -425,6 +451,16 @@ class _Analysis:
             "(check-then-act); re-check after the await or hold an asyncio.Lock "
             "across both",
         )
+
+
+def _bound_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {n for e in target.elements for n in _bound_names(e.value)}
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return set()
 
 
 def _terminates(body: cst.BaseSuite) -> bool:

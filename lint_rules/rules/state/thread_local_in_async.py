@@ -11,6 +11,7 @@ from asyncmigrate.index.refpath import cst_ref_path
 from lint_rules.rule import ProjectRule
 from asyncmigrate.shared_state import (
     SharedState,
+    thread_local_at,
     thread_local_label,
     thread_local_reachability,
 )
@@ -151,10 +152,18 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
     def __init__(self) -> None:
         super().__init__()
         self._seen: set[tuple[str | None, str]] = set()
+        #: Name nodes that are no variable: attribute names (`self._local`),
+        #: keywords (`f(_local=1)`), `global`/`nonlocal` declarations
+        self._not_variables: set[int] = set()
+        #: per enclosing comprehension: the names its `for`s bind, and the nodes
+        #: of its first iterable (evaluated outside, where they do not bind)
+        self._comprehensions: list[tuple[set[str], set[int]]] = []
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._seen = set()
+        self._not_variables = set()
+        self._comprehensions = []
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
@@ -169,25 +178,55 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
             "runs in one thread and shares it; use a contextvars.ContextVar",
         )
 
+    # Children are visited whatever a visit_ method returns (the engines batch
+    # rules), so names that are no variable are set aside here, before their turn.
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._not_variables.add(id(node.keyword))
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self._not_variables.update(id(item.name) for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self._not_variables.update(id(item.name) for item in node.names)
+
+    def _enter_comprehension(self, node: cst.CSTNode) -> None:
+        first = node.for_in.iter  # type: ignore[attr-defined]
+        self._comprehensions.append((set(), _node_ids(first)))
+
+    def _leave_comprehension(self, original_node: cst.CSTNode) -> None:
+        self._comprehensions.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comprehension
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comprehension
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if self._comprehensions:
+            self._comprehensions[-1][0].update(n.value for n in _target_names(node.target))
+
     def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self._not_variables:
+            self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._not_variables.add(id(node.attr))
         self._check(node)
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return not self._check(node)
-
-    def _check(self, node: cst.Name | cst.Attribute) -> bool:
-        """Report `node` if it names a thread-local object; True when it did."""
+    def _check(self, node: cst.Name | cst.Attribute) -> None:
+        """Report `node` if it names a thread-local object."""
         if not self.in_async_function:
-            return False
+            return
         path = cst_ref_path(node)
         if path is None or "()" in path:
-            return False
+            return
+        if any(path[0] in names and id(node) not in outside for names, outside in self._comprehensions):
+            return  # the comprehension's own variable
         owner = self._owner(path)
         if owner is None:
-            return False
+            return
         key = (self.index_scope, owner[1])
         if key in self._seen:
-            return True
+            return
         self._seen.add(key)
         message = (
             f"`{'.'.join(path)}` is a threading.local: every task on the event loop runs "
@@ -197,31 +236,41 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
             self.report(node, message)
         else:
             self.report_with_conversion(node, message, owner[0], owner[1])
-        return True
 
     def _owner(self, path: list[str]) -> tuple[str, str] | None:
         """(defining module, name) of a module-level thread local, or ("class", repr)
-        for an instance of a threading.local subclass."""
-        state = SharedState.of(self.project)
+        for a module global that is an instance of a threading.local subclass."""
         module = self.context.module
-        if len(path) == 1:
-            if not self._is_global_name(path[0]):
-                return None
-            state.facts(module, source=lambda: self._module.bytes)
-            owner = state.global_owner(module, path[0])
-        else:
-            base = self.project.resolver.value_of(module, self.index_scope, path[:-1])
-            if base is None or base.kind != "module" or self.project.index.module(base.name) is None:
-                owner = None
-            else:
-                owner = (base.name, path[-1])
-        if owner is not None and state.is_thread_local(owner):
+        state = SharedState.of(self.project)
+        state.facts(module, source=lambda: self._module.bytes)
+        owner = thread_local_at(self.project, module, self.index_scope, path)
+        if owner is not None:
             return owner
-        if len(path) == 1:
+        if len(path) == 1 and self.project.resolver.is_module_global(module, self.index_scope, path[0]):
+            # Only the module's own object is shared: a local instance is not.
             value = self.project.resolver.value_of(module, self.index_scope, path)
             if state.thread_local_instance(value):
                 return ("class", path[0])
         return None
 
-    def _is_global_name(self, name: str) -> bool:
-        return self.project.resolver.is_module_global(self.context.module, self.index_scope, name)
+
+def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _node_ids(node: cst.CSTNode) -> set[int]:
+    found: set[int] = set()
+
+    class Collector(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            found.add(id(child))
+            return True
+
+    node.visit(Collector())
+    return found
