@@ -118,10 +118,27 @@ class BlockingCallRule(ProjectRule):
         super().__init__()
         #: calls that a reported call is made on (`open(p)` in `open(p).read()`)
         self._covered: set[int] = set()
+        #: per enclosing `with`: the names its items bind to a call (`as f`)
+        self._with_calls: list[dict[str, cst.Call]] = []
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._covered = set()
+        self._with_calls = []
+
+    def visit_With(self, node: cst.With) -> None:
+        # Inside the block `f` is what this item opened, even when the function
+        # opens `f` elsewhere in another mode (the index then knows no mode).
+        self._with_calls.append({
+            item.asname.name.value: item.item
+            for item in node.items
+            if isinstance(item.item, cst.Call)
+            and item.asname is not None
+            and isinstance(item.asname.name, cst.Name)
+        })
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._with_calls.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         # The outer call is visited first: it covers the calls it is made on.
@@ -137,13 +154,24 @@ class BlockingCallRule(ProjectRule):
 
     def typed_call_target(self, call: cst.Call) -> Value | None:
         """`call_target`, with the receiver typed by its literal file mode when it is
-        a file opener's call (`open(p, "rb").read` -> `io.BufferedReader.read`)."""
+        a file opener's call, made right there (`open(p, "rb").read` ->
+        `io.BufferedReader.read`) or bound by the enclosing `with ... as f`."""
         func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
-            literals = mode_literals(func.value)
-            opener = self.call_target(func.value) if literals else None
-            if opener is not None:
-                resolver = self.project.resolver
+        receiver_call = func.value if isinstance(func, cst.Attribute) else None
+        if isinstance(receiver_call, cst.Name):
+            receiver_call = next(
+                (calls[receiver_call.value] for calls in reversed(self._with_calls) if receiver_call.value in calls),
+                None,
+            )
+        if isinstance(func, cst.Attribute) and isinstance(receiver_call, cst.Call):
+            resolver = self.project.resolver
+            literals = mode_literals(receiver_call)
+            opener = self.call_target(receiver_call) if literals else None
+            if (
+                opener is not None
+                and opener.kind == "external"
+                and resolver.catalogue.normalize(opener.name) in resolver.catalogue.file_openers
+            ):
                 receiver = resolver.call_result(opener, 0, literals)
                 if receiver is not None:
                     return resolver.attribute(receiver, func.attr.value)

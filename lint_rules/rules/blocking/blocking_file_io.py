@@ -20,6 +20,10 @@ class BlockingFileIO(BlockingCallRule, LintRule):
     path arithmetic (`.name`, `.suffix`, `.joinpath`, `os.path.join`) is not I/O and
     is not reported.
 
+    One expression is one finding, at its outermost blocking call: `open(p).read()`
+    is reported once, as the `read`. A literal mode names the file's class
+    (`open(p, "rb")` is an `io.BufferedReader`, `"wb"` an `io.BufferedWriter`).
+
     ## Why is this bad?
     Disk and network file-system access can take milliseconds to seconds (a cold
     cache, NFS, a large file), and the event loop waits for all of it.
@@ -88,6 +92,16 @@ class BlockingFileIO(BlockingCallRule, LintRule):
             async def load(name):
                 return Path("templates", name).read_text()
             """
+        ),
+        Invalid(
+            """
+            async def load(path):
+                return open(path, "rb").read()
+            """,
+            expected_message=(
+                "AM204 `io.BufferedReader.read` does blocking file-system I/O in async code; "
+                "use await asyncio.to_thread(...), aiofiles or anyio.Path"
+            ),
         ),
         Invalid(
             """

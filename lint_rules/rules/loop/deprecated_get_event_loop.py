@@ -18,7 +18,8 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
     Finds `asyncio.get_event_loop()` in a coroutine, and in sync code that then runs the loop.
 
     In sync code it is reported at module level, and in a function that goes on
-    to call `run_until_complete` or `run_forever` (so no loop is running there). A
+    to call `run_until_complete` or `run_forever` on a loop (so no loop is running
+    there; a project object's own `run_forever` is no loop). A
     sync callback called by a running loop may use it and is not reported.
 
     ## Why is this bad?
@@ -79,6 +80,16 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
             import asyncio
             def main():
                 asyncio.run(serve())
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+            class Scheduler:
+                def run_forever(self, jobs): ...
+            def tick(jobs):
+                asyncio.get_event_loop().call_soon(print, jobs)
+                return Scheduler().run_forever(jobs)
             """
         ),
     ]
@@ -166,8 +177,23 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         runs_loop = node.attr.value in self.project.catalogue.loop_runner_methods
-        if runs_loop and self.in_sync_code and self._frames:
+        if runs_loop and self.in_sync_code and self._frames and not self._project_object(node.value):
             self._frames[-1][1][0] = True
+
+    def _project_object(self, node: cst.BaseExpression) -> bool:
+        """`node` resolves to a project object that is no event loop (a module,
+        function, or class with only project bases): its `run_forever` is its own.
+        An unknown receiver may be a loop."""
+        value = self.value_of(node)
+        if value is None:
+            return False
+        if value.kind == "module":
+            return self.project.index.module(value.name) is not None
+        if value.kind == "function":
+            return True
+        if value.kind in ("instance", "class"):
+            return all(":" in entry for entry in self.project.resolver.mro(value.name))
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         target = self.call_target(node)

@@ -36,7 +36,8 @@ class SharedStateRace(ProjectRule, LintRule):
     `class Registry: items = []`, `defaultdict(...)`, `deque()`, ... also imported
     from another module), or a module global that the coroutine rebinds with
     `global`. A read is any use of it (`key in CACHE`, `CACHE.get(key)`,
-    `len(QUEUE)`); a mutation is an item assignment or deletion, a mutating method
+    `len(QUEUE)`; names are resolved, so `self._cache` or a local named like the
+    global `_cache` is not it); a mutation is an item assignment or deletion, a mutating method
     (`append`, `pop`, `update`, `setdefault`, ...), or a rebinding. Nothing is
     reported when there is no `await` between the two, when the coroutine checks
     again after the `await`, or when both happen under the same `async with lock:`.
@@ -115,6 +116,18 @@ class SharedStateRace(ProjectRule, LintRule):
             async def get(key, fetch):
                 if key in LIMITS:
                     await fetch(key)
+            """
+        ),
+        Valid(
+            """
+            _cache = {}
+            class Client:
+                def __init__(self):
+                    self._cache = {}
+                async def get(self, key, fetch):
+                    if key not in self._cache:
+                        self._cache[key] = await fetch(key)
+                    return {_cache: 1 for _cache in self._cache}
             """
         ),
         Valid(

@@ -25,6 +25,9 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
     ## What it does
     Finds `threading.local()` objects read or written in an `async def`.
 
+    Names are resolved, never matched: `self._local`, `obj._local`, a parameter or
+    a comprehension variable named like the module's `_local` are other objects.
+
     The object may be defined in another module (`from app.state import _local`,
     `state._local.user`), or be an instance of a project class that subclasses
     `threading.local`. Calls from an `async def` to sync project functions that use
@@ -89,6 +92,18 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
             user = contextvars.ContextVar("user")
             async def handle():
                 return user.get()
+            """
+        ),
+        Valid(
+            """
+            import threading
+            _ctx = threading.local()
+            class Worker:
+                def __init__(self, ctx):
+                    self._ctx = ctx
+                async def run(self, job, _local=None):
+                    self._ctx.job = job
+                    return [_ctx.name for _ctx in job.steps], job.start(_ctx=self._ctx)
             """
         ),
         Valid(
@@ -191,18 +206,42 @@ class ThreadLocalInAsync(ContextVarFix, ProjectRule, LintRule):
         self._not_variables.update(id(item.name) for item in node.names)
 
     def _enter_comprehension(self, node: cst.CSTNode) -> None:
-        first = node.for_in.iter  # type: ignore[attr-defined]
-        self._comprehensions.append((set(), _node_ids(first)))
+        # The element is visited before the `for`s: take every target now.
+        first: cst.CompFor = node.for_in  # type: ignore[attr-defined]
+        names: set[str] = set()
+        level: cst.CompFor | None = first
+        while level is not None:
+            names.update(n.value for n in _target_names(level.target))
+            level = level.inner_for_in
+        self._comprehensions.append((names, _node_ids(first.iter)))
 
     def _leave_comprehension(self, original_node: cst.CSTNode) -> None:
         self._comprehensions.pop()
 
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comprehension
-    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comprehension
+    # (each spelled out: the visitor tables only take methods under their own name)
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._enter_comprehension(node)
 
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        if self._comprehensions:
-            self._comprehensions[-1][0].update(n.value for n in _target_names(node.target))
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._enter_comprehension(node)
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._enter_comprehension(node)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._enter_comprehension(node)
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self._leave_comprehension(original_node)
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self._leave_comprehension(original_node)
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self._leave_comprehension(original_node)
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self._leave_comprehension(original_node)
 
     def visit_Name(self, node: cst.Name) -> None:
         if id(node) not in self._not_variables:
