@@ -134,6 +134,12 @@ class Project:
         suspend; False for one that only computes and returns (`suspension.py`)."""
         return fid not in self.base._suspensions.never_suspending()
 
+    def waits_only_when(self, fid: str) -> tuple[str, ...] | None:
+        """The names that once-only guards over every suspension point of project
+        coroutine `fid` read (`if name not in cache: await load(name)`), or None
+        (`suspension.py`)."""
+        return self.base._suspensions.waits_only_when(fid)
+
     # -- functions -----------------------------------------------------------
 
     def decorators(self, fid: str) -> list[str]:

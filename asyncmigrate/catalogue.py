@@ -335,7 +335,9 @@ class NamingHeuristics:
         self.ordered_prefixes = tuple(ordered["prefixes"])
         self.ordered_words = tuple(ordered["words"])
         self.serial_receivers = frozenset(ordered["serial_receivers"])
+        self.coroutine_prefixes = tuple(ordered["coroutine_prefixes"])
         self.serial_types = tuple(ordered["serial_types"])
+        self.rarely_waiting_words = tuple(data["rarely_waiting_calls"]["words"])
         self.concurrent_types = frozenset(ordered["concurrent_types"])
         start = data["start_only_awaits"]
         self.start_only_methods = frozenset(start["methods"])

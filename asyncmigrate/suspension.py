@@ -17,6 +17,12 @@ is noise. A coroutine *suspends* when it
   suspends (a call through the base may run the override), or is a stub (`pass`,
   `...`, `raise NotImplementedError`, `@abstractmethod`): its real body is elsewhere.
 
+`Suspensions.waits_only_when(fid)` answers a narrower question for coroutines that
+do suspend: is every suspension point under a once-only guard (`if component not
+in hass.config.components: await setup(...)`, `if self._client is None: ...`)?
+Then it waits on a cache miss only: called in a loop with the guard's arguments the
+same in every iteration, only the first iteration waits.
+
 It is a least fixed point over the call graph (mutual recursion that never reaches
 a suspension point does not suspend), computed once per state of the index,
 knowledge and configuration, and memoised like `Reachabilities` (in memory and in
@@ -49,6 +55,7 @@ class Suspensions:
     def __init__(self, project: "Project"):
         self.project = project
         self._memo: tuple[str, frozenset[str]] | None = None
+        self._guards: dict[str, tuple[str, ...] | None] = {}
 
     def key(self) -> str:
         return f"{_VERSION}:{self.project.index.fingerprint}:{self.project.analysis_key}"
@@ -67,6 +74,14 @@ class Suspensions:
             index.save_derived(_NAME, {"key": key, "ids": sorted(result)})
         self._memo = (key, result)
         return result
+
+    def waits_only_when(self, fid: str) -> tuple[str, ...] | None:
+        """The names a project coroutine's once-only guards read, when every await,
+        `async with` and `async for` of its own body is under one; else None. Read
+        from the file's syntax on demand (a rule asks about few callees)."""
+        if fid not in self._guards:
+            self._guards[fid] = _once_guards(self.project, fid)
+        return self._guards[fid]
 
 
 def is_zero_sleep(qualified: str, arguments: Iterable[Iterable[Any]], count: int) -> bool:
@@ -159,6 +174,96 @@ def _read_from_source(project: "Project", candidates: dict[str, set[str]]) -> se
             if _is_stub(node) or _own_awaits(node) != recorded:
                 found.add(fid)
     return found
+
+
+def _once_guards(project: "Project", fid: str) -> tuple[str, ...] | None:
+    module, qualname = split_id(fid)
+    summary = project.index.module(module)
+    if summary is None or qualname not in summary.get("functions", {}):
+        return None
+    rel = next((r for r, s in project.index.by_path.items() if s is summary), None)
+    tree = _tree(project, rel)
+    if tree is None:
+        return None
+    fn = summary["functions"][qualname]
+    node = next(
+        (
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.AsyncFunctionDef) and (n.lineno, n.col_offset + 1) == (fn["line"], fn["col"])
+        ),
+        None,
+    )
+    if node is None:
+        return None
+    names: set[str] = set()
+    points = 0
+
+    def walk(statements: list[ast.stmt], guard: frozenset[str] | None) -> bool:
+        """False at a suspension point outside every once-only guard; `guard` is
+        the names the innermost enclosing guards read (None: not guarded)."""
+        nonlocal points
+        for statement in statements:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(statement, ast.If):
+                if _suspends_in(statement.test) and guard is None:
+                    return False
+                once = _once_test(statement.test)
+                inner = guard if once is None else (guard or frozenset()) | once
+                if not walk(statement.body, inner) or not walk(statement.orelse, guard):
+                    return False
+                continue
+            if isinstance(statement, (ast.AsyncWith, ast.AsyncFor)) or any(
+                _suspends_in(child) for child in _header(statement)
+            ):
+                if guard is None:
+                    return False
+                points += 1
+                names.update(guard)
+            for block in ("body", "orelse", "finalbody"):
+                if not walk(getattr(statement, block, []) or [], guard):
+                    return False
+            for handler in getattr(statement, "handlers", []) or []:
+                if not walk(handler.body, guard):
+                    return False
+        return True
+
+    if not walk(node.body, None) or not points:
+        return None
+    return tuple(sorted(names))
+
+
+def _header(statement: ast.stmt) -> list[ast.AST]:
+    """The expressions a statement evaluates itself (not its nested blocks)."""
+    return [
+        child
+        for child in ast.iter_child_nodes(statement)
+        if not isinstance(child, (ast.stmt, ast.excepthandler))
+    ]
+
+
+def _suspends_in(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Await) for n in ast.walk(node) if not isinstance(n, ast.Lambda))
+
+
+def _once_test(test: ast.expr) -> set[str] | None:
+    """The names read by a once-only test (`x not in cache`, `x is None`, `not x`)."""
+    once = (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        or isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and (
+            isinstance(test.ops[0], ast.NotIn)
+            or isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        )
+    )
+    if not once or _suspends_in(test):
+        return None
+    return {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
 
 
 def _tree(project: "Project", rel: str | None) -> ast.Module | None:

@@ -110,13 +110,36 @@ def test_am502_keeps_dependent_and_shared_receiver_awaits(tmp_path):
     (tmp_path / "svc.py").write_text(
         textwrap.dedent(
             """\
-            async def page(self, uid, users, orders, cdn):
+            async def page(self: "Page", uid, users: "Users", orders: "Orders", cdn: "Cdn"):
                 user = await users.get(uid)
                 history = await orders.for_user(user.id)
                 banner = await cdn.banner(uid)
                 a = await self.repo.one(uid)
                 b = await self.repo.two(uid)
                 return user, history, banner, a, b
+
+
+            class Users:
+                async def get(self, uid): ...
+
+
+            class Orders:
+                async def for_user(self, uid): ...
+
+
+            class Cdn:
+                async def banner(self, uid): ...
+
+
+            class Repo:
+                async def one(self, uid): ...
+
+                async def two(self, uid): ...
+
+
+            class Page:
+                def __init__(self):
+                    self.repo = Repo()
             """
         )
     )

@@ -8,9 +8,22 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.index.refpath import cst_ref_path
 from lint_rules.rule import ProjectRule
 
-from .independent_awaits import gather_over, is_ordered, names_in, receiver, with_asyncio
+from .independent_awaits import (
+    cannot_overlap,
+    gather_over,
+    names_in,
+    receiver_of,
+    says_order_is_intended,
+    serial_arguments,
+    with_asyncio,
+)
+
+#: A literal iterable with fewer elements runs the body at most once: nothing to
+#: overlap. (Two iterations already gain from gathering.)
+MIN_ITERATIONS = 2
 
 
 class AwaitInLoop(ProjectRule, LintRule):
@@ -31,7 +44,8 @@ class AwaitInLoop(ProjectRule, LintRule):
       ...) and it does more than wait for something to start (`start()`,
       `asyncio.sleep(0)`);
     - every iteration does not act on one shared object: a receiver outside the
-      loop (`device.regroup(x)`, `self.hooks.run(x)`) serialises the calls unless
+      loop (`device.regroup(x)`, `self.hooks.run(x)`, or a connection handed to
+      each call, `run_query(conn, x)`) serialises the calls unless
       its class is built for concurrent calls (`aiohttp.ClientSession`,
       `httpx.AsyncClient`); a receiver or callable taken from the iterable
       (`item.refresh()`, `callback(event)`) may be one object twice, or a list of
@@ -109,6 +123,67 @@ class AwaitInLoop(ProjectRule, LintRule):
                     out.append(await fetch(uid, out))
             """
         ),
+        Valid(
+            """
+            async def price(item):
+                return len(item)
+
+            async def prices(items):
+                out = []
+                for item in items:
+                    out.append(await price(item))
+                return out
+            """
+        ),
+        Valid(
+            """
+            async def notify(users, send_email):
+                # one at a time: the mail API rate-limits us
+                for user in users:
+                    await send_email(user.address)
+            """
+        ),
+        Valid(
+            """
+            async def warm(fetch):
+                for region in ("eu",):
+                    await fetch(region)
+            """
+        ),
+        Valid(
+            """
+            async def regroup_all(device, groups):
+                for group in groups:
+                    await device.regroup(group)
+            """
+        ),
+        Valid(
+            """
+            async def refresh_all(devices):
+                for device in devices:
+                    await device.refresh()
+            """
+        ),
+        Valid(
+            """
+            async def fire(callbacks, event):
+                for callback in callbacks:
+                    await callback(event)
+            """
+        ),
+        Valid(
+            """
+            async def launch(apps, start_server):
+                for app in apps:
+                    await start_server(app)
+            """
+        ),
+        Valid(
+            """
+            async def sizes(client, urls):
+                return [await client.get(url) for url in urls if url]
+            """
+        ),
     ]
 
     INVALID = [
@@ -161,12 +236,14 @@ class AwaitInLoop(ProjectRule, LintRule):
         Invalid(
             """
             import asyncio
-            async def sizes(client, urls):
+            import httpx
+            async def sizes(client: httpx.AsyncClient, urls):
                 return [await client.get(url) for url in urls if url]
             """,
             expected_replacement="""
             import asyncio
-            async def sizes(client, urls):
+            import httpx
+            async def sizes(client: httpx.AsyncClient, urls):
                 return await asyncio.gather(*(client.get(url) for url in urls if url))
             """,
         ),
@@ -176,13 +253,27 @@ class AwaitInLoop(ProjectRule, LintRule):
     def wants_file(cls, project: Project, summary: dict[str, Any], text: str) -> bool:
         return bool(summary.get("has_async")) and "await" in text
 
+    @classmethod
+    def prepare(cls, project: Project) -> None:
+        project.may_suspend("")  # the whole-project suspension fact, once, before workers fork
+
     def __init__(self) -> None:
         super().__init__()
         self._blocks: list[cst.BaseSuite | cst.Module] = []
+        self._statements: list[cst.CSTNode] = []
+        self._constants: dict[str, cst.BaseExpression] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._blocks = [node]
+        self._statements = []
+        self._constants = _module_constants(node)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._statements.append(node)
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        self._statements.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._blocks.append(node)
@@ -202,6 +293,8 @@ class AwaitInLoop(ProjectRule, LintRule):
             return
         statement = line.body[0]
         if not isinstance(statement, cst.Expr):
+            return
+        if self._short(node.iter) or says_order_is_intended(node):
             return
         value = statement.value
         targets = names_in(node.target)
@@ -226,17 +319,74 @@ class AwaitInLoop(ProjectRule, LintRule):
     def _independent(self, awaited: cst.Await, targets: set[str], produced: set[str]) -> cst.Call | None:
         """The awaited call, when it reads nothing an earlier iteration produced."""
         call = awaited.expression
-        if not isinstance(call, cst.Call) or is_ordered(call):
+        if not isinstance(call, cst.Call):
             return None
-        # A method of this object (`self.hooks.run(e)`) works on its state: the
-        # iterations are ordered by it.
-        if (receiver(call) or ("",))[0] in ("self", "cls"):
-            return None
-        if names_in(call) & produced:
-            return None
+        if names_in(call) & produced or not names_in(call) & targets:
+            return None  # reads an earlier result, or repeats one call
         if any(isinstance(n, cst.Await) for n in _descendants(call)):
             return None
+        if names_in(call.func) & targets:
+            return None  # a callable or receiver from the iterable: maybe one object twice
+        # One receiver for every iteration (`device.regroup(x)`, `self.hooks.run(e)`)
+        # works on one object's state: the iterations are ordered by it, unless its
+        # class is made for concurrent calls.
+        if receiver_of(self, call).kind not in ("none", "module", "concurrent"):
+            return None
+        if any(not set(a.split(".")[:1]) & targets for a in serial_arguments(self, call)):
+            return None  # one connection (or lock, ...) handed to every iteration
+        if cannot_overlap(self, call) is not None or self._waits_once(call, targets):
+            return None
         return call
+
+    def _waits_once(self, call: cst.Call, targets: set[str]) -> bool:
+        """The callee waits only behind once-only guards (`if component not in
+        loaded: await setup(component)`) over arguments that are the same in every
+        iteration: only the first iteration waits."""
+        callee = self.call_target(call)
+        if callee is None or callee.kind != "function":
+            return False
+        guards = self.project.waits_only_when(callee.name)
+        fn = self.project.resolver.function(callee.name)
+        if guards is None or fn is None:
+            return False
+        params = [p["name"] for p in fn["params"] if p["kind"] in ("pos", "kw")]
+        positional = [p["name"] for p in fn["params"] if p["kind"] == "pos"]
+        if fn["kind"] in ("method", "classmethod") and len(cst_ref_path(call.func) or ()) > 1:
+            positional = positional[1:]  # bound to the receiver
+        passed: dict[str, cst.BaseExpression] = {}
+        for position, arg in enumerate(call.args):
+            if arg.star:
+                return False
+            name = arg.keyword.value if arg.keyword else (positional[position] if position < len(positional) else None)
+            if name is None:
+                return False
+            passed[name] = arg.value
+        bound_inside = set(fn.get("local_names", ())) | set(fn.get("locals", {}))
+        for name in guards:
+            if name in passed:
+                if names_in(passed[name]) & targets:
+                    return False
+            elif name in bound_inside and name not in params:
+                return False  # a value computed inside: may differ per call
+        return True
+
+    def _short(self, iterable: cst.BaseExpression) -> bool:
+        """A literal (or a module constant bound to one) with fewer than
+        MIN_ITERATIONS elements, or `range(n)` with a literal n below it."""
+        if isinstance(iterable, cst.Name):
+            iterable = self._constants.get(iterable.value, iterable)
+        if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+            elements = iterable.elements
+            return not any(isinstance(e, cst.StarredElement) for e in elements) and len(elements) < MIN_ITERATIONS
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "range"
+            and len(iterable.args) == 1
+            and isinstance(iterable.args[0].value, cst.Integer)
+        ):
+            return iterable.args[0].value.evaluated_value < MIN_ITERATIONS
+        return False
 
     def _report_for(self, node: cst.For, call: cst.Call, out: str | None) -> None:
         message = (
@@ -309,7 +459,9 @@ class AwaitInLoop(ProjectRule, LintRule):
         if any(isinstance(n, cst.Await) for c in comp.ifs for n in _descendants(c)):
             return
         call = self._independent(node.elt, names_in(comp.target), set())
-        if call is None:
+        if call is None or self._short(comp.iter):
+            return
+        if says_order_is_intended(self._statements[-1] if self._statements else node):
             return
         message = (
             "awaits in a list comprehension run one after another, but they are "
@@ -327,6 +479,31 @@ def _descendants(node: cst.CSTNode):
         current = stack.pop()
         yield current
         stack.extend(current.children)
+
+
+def _module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
+    """Module-level names bound once, to a literal list, tuple or set."""
+    found: dict[str, cst.BaseExpression] = {}
+    seen: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                targets, value = [t.target for t in small.targets], small.value
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets, value = [small.target], getattr(small, "value", None)
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    name = target.value
+                    if name in seen or not isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                        found.pop(name, None)
+                    else:
+                        found[name] = value
+                    seen.add(name)
+    return found
 
 
 def _is_empty_list(statement: cst.CSTNode, name: str) -> bool:

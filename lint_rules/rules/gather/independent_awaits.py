@@ -8,11 +8,14 @@ them. So a call is never proposed when
 - it only waits for something to start (`await server.start()`) or yields once
   (`await asyncio.sleep(0)`);
 - it never suspends: a project `async def` that awaits nothing that waits
-  (`Project.may_suspend`, a whole-project fact from `asyncmigrate/suspension.py`);
+  (`Project.may_suspend`, a whole-project fact from `asyncmigrate/suspension.py`),
+  or it rarely waits (it builds or validates from configuration: cached look-ups);
+- the coroutine holds a lock (`async with self._lock:`): the calls serialise on it;
 - its receiver serialises its calls, by resolved class (a connection, cursor,
   session, client, lock or file class) or by name when no class is known (asyncpg
   raises "another operation is in progress"); classes built for concurrent calls
-  (`aiohttp.ClientSession`) are the exception;
+  (`aiohttp.ClientSession`) are the exception. The same goes for such an object,
+  or any library object, handed to each call as an argument (`serial_arguments`);
 - its receiver's type is unknown: two unknown objects may be one connection, so
   the safe answer is no finding.
 
@@ -25,13 +28,14 @@ the order is intended (`says_order_is_intended`). The words are
 from __future__ import annotations
 
 import re
+import sys
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 import libcst as cst
 
 from asyncmigrate.catalogue import NAMING
 from asyncmigrate.index.refpath import cst_ref_path
-from asyncmigrate.index.values import split_id
+from asyncmigrate.index.values import nested_qualname, split_id
 from asyncmigrate.suspension import is_zero_sleep
 from lint_rules.import_edits import edit_imports
 
@@ -88,6 +92,9 @@ def _ordered_name(call: cst.Call) -> bool:
     if path[-1] in NAMING.ordered_methods:
         return True
     method = path[-1].lstrip("_").lower()
+    for prefix in NAMING.coroutine_prefixes:
+        if method.startswith(prefix):
+            method = method[len(prefix):]
     return len(path) > 1 and (
         method.startswith(NAMING.ordered_prefixes) or any(w in method for w in NAMING.ordered_words)
     )
@@ -135,6 +142,38 @@ def receiver_of(rule: "ProjectRule", call: cst.Call) -> Receiver:
     return Receiver("unknown", segments)
 
 
+def serial_arguments(rule: "ProjectRule", call: cst.Call) -> set[str]:
+    """The arguments of `call` that may serialise it, as written (`self.conn`): one
+    connection, cursor, lock, ... (by name or resolved class), or an object of a
+    third-party class not known to run concurrent calls (`validate(api)`,
+    `scenes(api)` both use one `SmartThings` client). `run_query(conn, q)` acts on
+    `conn` as much as `conn.fetch(q)` does."""
+    found = set()
+    for arg in call.args:
+        path = cst_ref_path(arg.value)
+        if not path or "()" in path:
+            continue
+        if path[-1].lower().lstrip("_") in NAMING.serial_receivers:
+            found.add(".".join(path))
+            continue
+        value = rule.project.resolver.value_of(rule.context.module, rule.index_scope, path)
+        if value is None or value.kind not in ("instance", "external_instance"):
+            continue
+        if value.name in NAMING.concurrent_types:
+            continue
+        if any(_serial_type(c) for c in _classes(rule, value.name)) or (
+            value.kind == "external_instance" and _library_class(value.name)
+        ):
+            found.add(".".join(path))
+    return found
+
+
+def _library_class(name: str) -> bool:
+    """A third-party class: the standard library's data types (`bool`, `datetime`)
+    are values, not clients (its connections and sockets are serial by name)."""
+    return name.split(".", 1)[0] not in (*sys.stdlib_module_names, "builtins")
+
+
 def _classes(rule: "ProjectRule", name: str) -> list[str]:
     """A class and, for a project class, its bases (`MyConn(asyncpg.Connection)`)."""
     if ":" not in name:
@@ -156,20 +195,104 @@ def cannot_overlap(rule: "ProjectRule", call: cst.Call) -> str | None:
     path = cst_ref_path(call.func) or []
     if path and path[-1] in NAMING.start_only_methods:
         return "start-only"
+    if path and any(word in path[-1].lower() for word in NAMING.rarely_waiting_words):
+        return "rarely waits"
     callee = rule.call_target(call)
     if callee is not None:
         if callee.kind == "external" and is_zero_sleep(callee.name, _literal_zeros(call), len(call.args)):
             return "start-only"
-        if (
-            callee.kind == "function"
-            and rule.project.call_kind(callee.name) == "async"
-            and not rule.project.may_suspend(callee.name)
-        ):
-            return "never suspends"
+        if callee.kind == "function" and rule.project.call_kind(callee.name) == "async":
+            if not rule.project.may_suspend(callee.name):
+                return "never suspends"
+            if _holds_lock(rule, callee.name):
+                return "holds a lock"
     kind = receiver_of(rule, call).kind
     if kind in ("serial", "unknown"):
         return f"{kind} receiver"
     return None
+
+
+def _holds_lock(rule: "ProjectRule", fid: str) -> bool:
+    """Project coroutine `fid` runs (part of) its body under a lock: `async with
+    self._lock:` as the index records it, or, for a function of the linted file,
+    any `async with` whose expression names a lock (`hass.data[CONFIG_LOCK]`)."""
+    fn = rule.project.resolver.function(fid) or {}
+    for use in fn.get("uses", ()):
+        if use[0].endswith("with") and use[1] and any(w in use[1][-1].lower() for w in NAMING.lock_words):
+            return True
+    module, qualname = split_id(fid)
+    if module != rule.context.module:
+        return False
+    node = _functions_of(rule._module).get(qualname)
+    if node is None:
+        return False
+    return any(
+        isinstance(statement, cst.With)
+        and statement.asynchronous is not None
+        and any(_names_a_lock(item.item) for item in statement.items)
+        for statement in _own_statements(node)
+    )
+
+
+def _names_a_lock(expression: cst.BaseExpression) -> bool:
+    words = set()
+    stack: list[cst.CSTNode] = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            words.add(node.value.lower())
+        stack.extend(node.children)
+    return any(w in word for word in words for w in NAMING.lock_words)
+
+
+_FUNCTIONS: dict[int, tuple[cst.Module, dict[str, cst.FunctionDef]]] = {}
+
+
+def _functions_of(module: cst.Module) -> dict[str, cst.FunctionDef]:
+    """The linted module's functions by qualname (`nested_qualname`'s naming)."""
+    cached = _FUNCTIONS.get(id(module))
+    if cached is not None and cached[0] is module:
+        return cached[1]
+    found: dict[str, cst.FunctionDef] = {}
+
+    class Collector(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[str] = []
+
+        def _enter(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+            qualname = nested_qualname(self.stack[-1] if self.stack else None, node.name.value)
+            if isinstance(node, cst.FunctionDef):
+                found.setdefault(qualname, node)
+            self.stack.append(qualname)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self._enter(node)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.stack.pop()
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self._enter(node)
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            self.stack.pop()
+
+    module.visit(Collector())
+    _FUNCTIONS.clear()  # one module at a time: the one being linted
+    _FUNCTIONS[id(module)] = (module, found)
+    return found
+
+
+def _own_statements(function: cst.FunctionDef):
+    """The statements of a function's body, nested blocks included, nested defs not."""
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.BaseStatement):
+            yield node
+        stack.extend(node.children)
 
 
 def _literal_zeros(call: cst.Call) -> list[tuple[str | None, int]]:

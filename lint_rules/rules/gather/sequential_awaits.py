@@ -10,7 +10,16 @@ from fixit import Invalid, LintRule, Valid
 from asyncmigrate.analysis import Project
 from lint_rules.rule import ProjectRule
 
-from .independent_awaits import gather_of, is_ordered, names_in, receiver, with_asyncio
+from .independent_awaits import (
+    cannot_overlap,
+    gather_of,
+    names_in,
+    receiver,
+    receiver_of,
+    says_order_is_intended,
+    serial_arguments,
+    with_asyncio,
+)
 
 
 class SequentialAwaits(ProjectRule, LintRule):
@@ -23,10 +32,19 @@ class SequentialAwaits(ProjectRule, LintRule):
     (`self.repo.a()` and `self.repo.b()` may serialize on one connection) nor an
     object that one is called on and the other is given (`validate(request)`,
     `request.json()`), and none
-    is an ordered operation (`send`, `commit`, `sleep`, ...) or a call on a
-    connection, cursor, transaction, stream, queue or lock (methods named like
-    `handle_*`, `save*` or `update*` count as ordered too). Bare `await f()`
-    statements are not reported: they are usually done for their effect, in order.
+    is an ordered operation (`send`, `commit`, `sleep`, ...; methods named like
+    `handle_*`, `save*` or `update*` count as ordered too). Only awaits that can
+    really overlap join a run: the awaited coroutine can suspend (not a project
+    `async def` that only computes and returns), it does more than wait for
+    something to start, and its receiver's class is known and is not one
+    connection, cursor, session, client, lock or file (by class, or by name);
+    two receivers of one class may be one object, and so may one connection
+    handed to both calls (`q1(conn)`, `q2(conn)`). An unknown receiver is not
+    reported: `r1 = await cur1.fetchall(); r2 = await cur2.fetchall()` may be two
+    cursors of one connection. Nor is a run with a comment on or right above it
+    that says the order is intended ("one at a time", "in order", ...). Bare
+    `await f()` statements are not reported: they are usually done for their
+    effect, in order.
 
     ## Why is this bad?
     The second request starts only after the first one finished, so the latencies
@@ -34,7 +52,7 @@ class SequentialAwaits(ProjectRule, LintRule):
 
     ## Example
     ```python
-    async def dashboard(uid):
+    async def dashboard(uid, users: UserService, shop: ShopService):
         profile = await users.get(uid)
         orders = await shop.recent_orders(uid)
         return render(profile, orders)
@@ -42,7 +60,7 @@ class SequentialAwaits(ProjectRule, LintRule):
 
     ## Use instead
     ```python
-    async def dashboard(uid):
+    async def dashboard(uid, users: UserService, shop: ShopService):
         profile, orders = await asyncio.gather(users.get(uid), shop.recent_orders(uid))
         return render(profile, orders)
     ```
@@ -94,20 +112,72 @@ class SequentialAwaits(ProjectRule, LintRule):
                 await finish()
             """
         ),
+        Valid(
+            """
+            async def both(cur1, cur2):
+                r1 = await cur1.fetchall()
+                r2 = await cur2.fetchall()
+            """
+        ),
+        Valid(
+            """
+            async def dashboard(uid, users, shop):
+                profile = await users.get(uid)
+                orders = await shop.recent_orders(uid)
+                return profile, orders
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+            async def fetch(key):
+                await asyncio.sleep(0.1)
+                return key
+            async def cached(key):
+                return key
+            async def page():
+                a = await cached("a")
+                b = await fetch("b")
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+            async def fetch(key):
+                await asyncio.sleep(0.1)
+                return key
+            async def page():
+                # in order: b's backend reads what a's wrote
+                a = await fetch("a")
+                b = await fetch("b")
+            """
+        ),
     ]
 
     INVALID = [
         Invalid(
             """
             import asyncio
-            async def dashboard(uid, users, shop):
+            class UserService:
+                async def get(self, uid):
+                    await asyncio.sleep(0.1)
+            class ShopService:
+                async def recent_orders(self, uid):
+                    await asyncio.sleep(0.1)
+            async def dashboard(uid, users: UserService, shop: ShopService):
                 profile = await users.get(uid)
                 orders = await shop.recent_orders(uid)
                 return profile, orders
             """,
             expected_replacement="""
             import asyncio
-            async def dashboard(uid, users, shop):
+            class UserService:
+                async def get(self, uid):
+                    await asyncio.sleep(0.1)
+            class ShopService:
+                async def recent_orders(self, uid):
+                    await asyncio.sleep(0.1)
+            async def dashboard(uid, users: UserService, shop: ShopService):
                 profile, orders = await asyncio.gather(users.get(uid), shop.recent_orders(uid))
                 return profile, orders
             """,
@@ -138,10 +208,16 @@ class SequentialAwaits(ProjectRule, LintRule):
         if self.in_async_function:
             self._check_block(node)
 
+    @classmethod
+    def prepare(cls, project: Project) -> None:
+        project.may_suspend("")  # the whole-project suspension fact, once, before workers fork
+
     def _check_block(self, block: cst.IndentedBlock) -> None:
         run: list[tuple[cst.SimpleStatementLine, str, cst.Call]] = []
         for statement in [*block.body, None]:
             item = _awaited_assign(statement)
+            if item is not None and cannot_overlap(self, item[2]) is not None:
+                item = None
             if item is not None and run and not self._joins(run, item):
                 self._report_run(block, run)
                 run = []
@@ -151,14 +227,20 @@ class SequentialAwaits(ProjectRule, LintRule):
             else:
                 run.append(item)
 
-    @staticmethod
-    def _joins(run: list[tuple[cst.SimpleStatementLine, str, cst.Call]], item) -> bool:
+    def _joins(self, run: list[tuple[cst.SimpleStatementLine, str, cst.Call]], item) -> bool:
         _, name, call = item
         bound = {n for _, n, _ in run}
         if name in bound or names_in(call) & bound:
             return False
         mine = receiver(call)
         if mine and any(receiver(c) == mine for _, _, c in run):
+            return False
+        # One connection (or lock, ...) handed to both calls serialises them.
+        if serial_arguments(self, call) & {a for _, _, c in run for a in serial_arguments(self, c)}:
+            return False
+        # Two receivers of one class may be one object (`a.load()`, `b.load()`).
+        kind = receiver_of(self, call)
+        if kind.type is not None and any(receiver_of(self, c).type == kind.type for _, _, c in run):
             return False
         # An object one call is made on and another call is handed
         # (`validate(request)`, `request.json()`) is shared too.
@@ -170,7 +252,7 @@ class SequentialAwaits(ProjectRule, LintRule):
         return not roots & names_in(call)
 
     def _report_run(self, block: cst.IndentedBlock, run) -> None:
-        if len(run) < 2:
+        if len(run) < 2 or any(says_order_is_intended(line) for line, _, _ in run):
             return
         first = run[0][0]
         names = [name for _, name, _ in run]
@@ -206,7 +288,7 @@ def _awaited_assign(statement: cst.CSTNode | None) -> tuple[cst.SimpleStatementL
     if not isinstance(target, cst.Name) or not isinstance(assign.value, cst.Await):
         return None
     call = assign.value.expression
-    if not isinstance(call, cst.Call) or is_ordered(call):
+    if not isinstance(call, cst.Call):
         return None
     if any(isinstance(arg.value, cst.Await) for arg in call.args):
         return None
