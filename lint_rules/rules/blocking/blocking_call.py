@@ -29,26 +29,18 @@ from lint_rules.rule import ProjectRule
 
 
 def returns_at_once(call: cst.Call, entry: BlockingEntry) -> bool:
-    """The non-blocking forms: `lock.acquire(blocking=False)`, `queue.get(False)`,
-    `pool.shutdown(wait=False)`, `thread.join(timeout=0)`, `event.wait(0)`."""
+    """The non-blocking forms (`pool.shutdown(wait=False)`, `event.wait(0)`), decided
+    by the catalogue entry from the call's literal False and 0 arguments, as the
+    index records them for the AM250 chains."""
+    literals = []
     for arg in call.args:
         keyword = arg.keyword.value if arg.keyword is not None else None
         value = arg.value
-        if (
-            entry.nonblocking_flag
-            and isinstance(value, cst.Name)
-            and value.value == "False"
-            and keyword in (None, entry.nonblocking_flag)
-        ):
-            return True
-        if (
-            entry.zero_timeout
-            and isinstance(value, (cst.Integer, cst.Float))
-            and float(value.value) == 0
-            and (keyword == "timeout" or (keyword is None and len(call.args) == 1))
-        ):
-            return True
-    return False
+        if isinstance(value, cst.Name) and value.value == "False":
+            literals.append((keyword, False))
+        elif isinstance(value, (cst.Integer, cst.Float)) and value.evaluated_value == 0:
+            literals.append((keyword, 0))
+    return entry.returns_at_once(literals, len(call.args))
 
 
 def receiver_calls(call: cst.Call) -> Iterator[cst.Call]:
