@@ -23,7 +23,7 @@ from asyncmigrate.errors import UsageError
 from asyncmigrate.project import PathFilter, collect_targets, find_root, relpath
 
 from .engine import FileLinter, FileResult, decode_source
-from .selection import check_codes, check_config, selection_of
+from .selection import check_codes, check_config, rule_enabled, select_rules
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -70,10 +70,6 @@ class LintOutcome:
     @property
     def fixed(self) -> int:
         return sum(r.fixes_applied for r in self.results if r.fixed is not None)
-
-
-def select_rules(config: Config) -> list[type]:
-    return selection_of(config).rules()
 
 
 # Worker state, inherited by forked workers instead of being pickled per task.
@@ -214,7 +210,7 @@ def run(request: LintRequest) -> LintOutcome:
         codes.update(rule.CODE for rule in rules)
         _LINTERS[root] = FileLinter(project, rules, unsafe_fixes=request.unsafe_fixes)
         _LINTERS[root].fix_texts = request.fix_texts
-        if selection_of(config).enabled(UNUSED_NOQA, False):
+        if rule_enabled(config, UNUSED_NOQA, False):
             _LINTERS[root].unused_noqa = True
             codes.add(UNUSED_NOQA)
     fix = request.fix or request.diff

@@ -1,4 +1,4 @@
-"""Which rules run, and which findings are shown where: Ruff's selection model.
+"""Which rules run: Ruff's selection model, and the check that every selector names a code.
 
 Codes are selected by prefix (`AM`, `AM2`, `AM201`); the longest matching prefix
 between the selected and the ignored ones wins. Rules that are off by default run
@@ -74,38 +74,20 @@ def check_config(config: Config) -> None:
         check_codes(codes, f"{where}per-file-ignores[{glob!r}]")
 
 
-class Selection:
-    """The selection of one configuration: which codes run, and where they are shown."""
-
-    def __init__(self, config: Config):
-        self.config = config
-
-    def enabled(self, code: str, default_on: bool = True) -> bool:
-        config = self.config
-        selected = [*config.select, *config.extend_select]
-        ignored = [*config.ignore, *config.extend_ignore]
-        best_select = max((len(p) for p in selected if code.startswith(p)), default=-1)
-        best_ignore = max((len(p) for p in ignored if code.startswith(p)), default=-1)
-        if best_select < 0 or best_ignore >= best_select:
-            return False
-        if not default_on or code in _OFF_BY_DEFAULT:
-            return code in selected
-        return True
-
-    def rules(self) -> list[type]:
-        return [rule for rule in ALL_RULES if self.enabled(rule.CODE, rule.DEFAULT_ENABLED)]
-
-    def shown_in(self, rel: str, code: str) -> bool:
-        """Whether `per-file-ignores` lets a finding of `code` show in file `rel`."""
-        return not any(code.startswith(prefix) for prefix in self.config.ignored_in(rel))
+def rule_enabled(config: Config, code: str, default_on: bool = True) -> bool:
+    """Whether `code` runs under `config`: the longest matching prefix between the
+    selected and the ignored ones wins; off-by-default codes need their exact code."""
+    selected = [*config.select, *config.extend_select]
+    ignored = [*config.ignore, *config.extend_ignore]
+    best_select = max((len(p) for p in selected if code.startswith(p)), default=-1)
+    best_ignore = max((len(p) for p in ignored if code.startswith(p)), default=-1)
+    if best_select < 0 or best_ignore >= best_select:
+        return False
+    if not default_on or code in _OFF_BY_DEFAULT:
+        return code in selected
+    return True
 
 
-_selections: dict[int, tuple[Config, Selection]] = {}
-
-
-def selection_of(config: Config) -> Selection:
-    """One `Selection` per configuration object (its globs compile once)."""
-    found = _selections.get(id(config))
-    if found is None or found[0] is not config:
-        found = _selections[id(config)] = (config, Selection(config))
-    return found[1]
+def select_rules(config: Config) -> list[type]:
+    """The rule classes that run under `config`, in code order."""
+    return [rule for rule in ALL_RULES if rule_enabled(config, rule.CODE, rule.DEFAULT_ENABLED)]
