@@ -164,3 +164,27 @@ def test_the_readme_recipe_runs_as_written(tmp_path: Path, hook_repo):
     rejected = git("commit", "-m", "init", cwd=proj, env=env, check=False)
     assert rejected.returncode == 1, rejected.stdout + rejected.stderr
     assert "app/main.py:5:5: AM101 [*] coroutine `app.jobs.refresh()` is never awaited" in rejected.stderr
+
+
+def test_per_file_ignores_hold_when_pre_commit_names_files_one_by_one(project):
+    """pre-commit passes `tests/test_main.py` as named; the glob `tests/**` of
+    `per-file-ignores` still matches it by its path in the project, while the same
+    violation in `app/` is still rejected."""
+    proj, env = project
+    (proj / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\n\n'
+        '[tool.asyncmigrate]\nper-file-ignores = { "tests/**" = ["AM101"] }\n'
+    )
+    (proj / "tests").mkdir()
+    (proj / "tests" / "test_main.py").write_text(VIOLATION)
+    git("add", "-A", cwd=proj, env=env)
+    accepted = git("commit", "-m", "test forgets await", cwd=proj, env=env, check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "asyncmigrate lint" in accepted.stderr and "Passed" in accepted.stderr
+
+    (proj / "app" / "main.py").write_text(VIOLATION)
+    git("add", "app/main.py", cwd=proj, env=env)
+    rejected = git("commit", "-m", "app forgets await", cwd=proj, env=env, check=False)
+    assert rejected.returncode == 1
+    assert "app/main.py:5:5: AM101" in rejected.stderr
+    assert "tests/test_main.py" not in rejected.stderr

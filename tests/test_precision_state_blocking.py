@@ -56,7 +56,7 @@ def test_every_finding_is_where_the_fixture_expects_it_and_nowhere_else(app, fin
             match = EXPECT.search(line)
             for code in re.findall(r"AM\d{3}", match.group(1) if match else ""):
                 expected.append((path.relative_to(app).as_posix(), number, code))
-    assert {code for *_, code in expected} == {"AM204", "AM250", "AM301", "AM302", "AM303", "AM402"}
+    assert {code for *_, code in expected} == {"AM201", "AM204", "AM250", "AM301", "AM302", "AM303", "AM402"}
     assert sorted((_rel(app, f), f["line"], f["code"]) for f in findings) == sorted(expected)
 
 
@@ -160,3 +160,26 @@ def test_the_mode_decides_what_open_returns(mode, cls):
     assert catalogue.return_type("pathlib.Path.open", {"0": mode}) == cls
     assert catalogue.return_type("builtins.open", {"0": mode}) == "io.TextIOWrapper"  # the path
     assert catalogue.return_type("builtins.open") == "io.TextIOWrapper"
+
+
+@pytest.mark.parametrize(
+    "text, note",
+    [
+        ('app["schema"] = read_schema("schema.json")  # expect: AM250 start-up in async_setup', "; start-up only (in async_setup)"),
+        ("time.sleep(0.1)", "; start-up only (runs only from async_setup)"),
+        ('app["workers"]', "; start-up only (in boot_workers)"),
+        ('app["schema"] = read_schema("schema.json")  # expect: AM250\n', None),
+        ('return read_schema("schema.json")', None),
+    ],
+)
+def test_findings_reached_only_from_start_up_code_say_so(app, findings, text, note):
+    """Built-in start-up names (`async_setup`), the configured `startup-functions`
+    (`boot_*`), and functions only they call are marked; `refresh`, which a request
+    handler also calls, is not."""
+    source = (app / "jobs/lifecycle.py").read_text()
+    line = source[: source.index(text)].count("\n") + 1
+    (found,) = [f for f in findings if _rel(app, f) == "jobs/lifecycle.py" and f["line"] == line]
+    if note is None:
+        assert "start-up" not in found["message"]
+    else:
+        assert found["message"].endswith(note)

@@ -24,7 +24,7 @@ from asyncmigrate.analysis import Project
 from asyncmigrate.catalogue import BlockingEntry
 from asyncmigrate.index import records
 from asyncmigrate.index.summary import FILE_MODE
-from asyncmigrate.index.values import Value
+from asyncmigrate.index.values import Value, join_id
 from lint_rules.rule import ProjectRule
 
 
@@ -71,6 +71,20 @@ def mode_literals(call: cst.Call) -> dict[str, str]:
             if isinstance(text, str):
                 found["mode"] = text
     return found
+
+
+def startup_note(rule: ProjectRule) -> str:
+    """"; start-up only (...)" when the `async def` the rule is in runs only from
+    start-up code (`Project.startup_root`), so per-request blocking reads first."""
+    scope = rule.index_scope
+    if scope is None:
+        return ""
+    root = rule.project.startup_root(join_id(rule.context.module, scope))
+    if root is None:
+        return ""
+    if root == scope:
+        return f"; start-up only (in {root})"
+    return f"; start-up only (runs only from {root})"
 
 
 def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Value]:
@@ -172,5 +186,8 @@ class BlockingCallRule(ProjectRule):
     def entry_for(self, target: Value | None) -> BlockingEntry | None:
         return self.project.blocking_entry(target)
 
+    def message(self, target: Value, entry: BlockingEntry) -> str:
+        return entry.describe(self.project.describe(target)) + startup_note(self)
+
     def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
-        self.report(call, entry.describe(self.project.describe(target)))
+        self.report(call, self.message(target, entry))

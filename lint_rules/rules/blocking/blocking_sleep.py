@@ -150,7 +150,7 @@ class BlockingSleep(BlockingCallRule, LintRule):
             self._statement_calls.add(node.value)
 
     def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
-        message = entry.describe(self.project.describe(target))
+        message = self.message(target, entry)
         if call in self._statement_calls:
             self.report_with_module_fix(call, message, self._fixed_module(call))
         else:

@@ -13,7 +13,7 @@ from asyncmigrate.index.refpath import written
 from asyncmigrate.index.refpath import cst_ref_path
 from lint_rules.rule import ProjectRule
 
-from .blocking_call import async_call_targets
+from .blocking_call import async_call_targets, startup_note
 
 
 class TransitiveBlockingCall(ProjectRule, LintRule):
@@ -145,7 +145,7 @@ class TransitiveBlockingCall(ProjectRule, LintRule):
         self.report(
             node,
             f"blocking call via {' -> '.join([first, *chain])}: convert the chain to "
-            "async (asyncify) or offload it with asyncio.to_thread",
+            "async (asyncify) or offload it with asyncio.to_thread" + startup_note(self),
         )
 
 
