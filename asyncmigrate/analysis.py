@@ -26,6 +26,7 @@ from .reachability import LeafTest, Reachabilities, Reachability
 from .suspension import Suspensions
 
 if TYPE_CHECKING:
+    from .typeengine import TypeEngine
     from .catalogue import BlockingEntry
 
 
@@ -90,6 +91,27 @@ class Project:
         view.index = self.index.overlaid(rel, names, source)
         view.resolver = Resolver(view.index, self.catalogue)
         return view, view.index.by_path[rel]["name"]
+
+    @property
+    def type_engine(self) -> "TypeEngine":
+        """The second type tier (pyrefly), run at most once per project state."""
+        return self.base._type_engine
+
+    @cached_property
+    def _type_engine(self) -> "TypeEngine":
+        from .typeengine import TypeEngine
+
+        return TypeEngine(self.root)
+
+    def with_sources(self, sources: dict[str, bytes]) -> "Project":
+        """The project as it would be with each file `rel` holding `sources[rel]` (a
+        codemod's result before it is written), for checking that result."""
+        index = self.index
+        for rel, source in sorted(sources.items()):
+            names = module_names(rel, self.root) or [Path(rel).stem]
+            index = index.overlaid(rel, names, source)
+        # A project of its own: its whole-project analyses see the new texts.
+        return type(self)(self.config, index)
 
     def module_for(self, path: Path) -> str:
         """The canonical module name of a file (indexed or not)."""

@@ -38,7 +38,7 @@ def test_json_plan_is_exact_and_writes_nothing(project_copy):
             "caller": "shop.app:<module>",
             "callee": "shop.app:main",
             "path": "shop/app.py",
-            "line": 16,
+            "line": 18,
         }
     ]
 
@@ -47,14 +47,14 @@ def test_text_dot_mermaid(project_copy):
     root = project_copy("asyncify_shop/input")
     text = plan(root)
     assert text.returncode == 0, text.stderr
-    assert text.stdout.startswith("Migration plan: 14 function(s) in 6 layer(s)")
-    assert "Layer 0: 4 function(s)" in text.stdout
+    assert text.stdout.startswith("Migration plan: 16 function(s) in 4 layer(s)")
+    assert "Layer 0: 3 function(s)" in text.stdout
     dot = plan(root, "--format", "dot")
     assert dot.stdout.startswith("digraph asyncify {")
     assert '"shop.app:main" -> "shop.service:OrderService.checkout";' in dot.stdout
     mermaid = plan(root, "--format", "mermaid")
     assert mermaid.stdout.startswith("graph BT\n")
-    assert "classDef layer5" in mermaid.stdout
+    assert "classDef layer3" in mermaid.stdout
 
 
 def test_max_layer_converts_the_bottom_and_bridges_the_rest(project_copy):

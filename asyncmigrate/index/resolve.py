@@ -320,6 +320,15 @@ class Resolver:
             return self._entered(result, depth)
         if kind == "alias":
             return self.qualified_value(arg, depth + 1)
+        if kind == "builtin":
+            return Value("external_instance", f"builtins.{arg}")
+        if kind == "either":
+            return self._common(
+                self.eval_type(module, scope, arg, depth + 1),
+                self.eval_type(module, scope, texpr[2], depth + 1),
+            )
+        if kind == "iter":
+            return self._item_of(module, scope, arg, depth + 1)
         if kind == "narrow":
             # Dispatch on the most specific class known: the constructor's, when it
             # is a subclass of the declared type (its overrides are what runs).
@@ -335,6 +344,59 @@ class Resolver:
                 return built
             return declared
         return None
+
+    def named_type(self, module: str, text: str) -> Value | None:
+        """An instance of the class a type checker names in `module` (`Client`,
+        `Client | None`; pyrefly prints the short name): the name as `module` sees
+        it, else the one project class of that name. Anything else is unknown."""
+        parts = [p.strip() for p in text.split("|")]
+        parts = [p for p in parts if p != "None"]
+        if len(parts) != 1 or not parts[0].replace(".", "").replace("_", "").isalnum():
+            return None
+        value = self.value_of(module, None, parts[0].split("."))
+        if value is not None and value.kind in ("class", "external", "module"):
+            return self.instance_of(value)
+        short = parts[0].rsplit(".", 1)[-1]
+        found = {
+            join_id(s["name"], qualname)
+            for s in self.index.summaries()
+            for qualname in s.get("classes", {})
+            if qualname.rsplit(".", 1)[-1] == short
+        }
+        return Value("instance", found.pop()) if len(found) == 1 else None
+
+    def _common(self, a: Value | None, b: Value | None) -> Value | None:
+        """One type for a value that is `a` or `b`: the same, or the nearest project
+        base class of both (a method call then dispatches over the family, which
+        holds both overrides)."""
+        if a is None or b is None:
+            return None
+        if a == b:
+            return a
+        if a.kind == b.kind == "instance":
+            theirs = set(self.mro(b.name))
+            for base in self.mro(a.name):
+                if ":" in base and base in theirs:
+                    return Value("instance", base)
+        return None
+
+    def _item_of(self, module: str, scope: str | None, iterable: list[Any], depth: int) -> Value | None:
+        """An item of iterating over `iterable` (a type expression): what a project
+        generator yields, called directly or as a class's `__iter__`."""
+        generator = None
+        if iterable[0] == "call":
+            callee = self.value_of(module, scope, iterable[1], depth + 1)
+            if callee is not None and callee.kind == "function":
+                generator = callee.name
+        if generator is None:
+            value = self.eval_type(module, scope, iterable, depth + 1)
+            if value is not None and value.kind == "instance":
+                generator = self.method_in_mro(value.name, "__iter__")
+        fn = self.function(generator) if generator else None
+        if fn is None or not fn["is_generator"] or not fn.get("yields"):
+            return None
+        gen_module, qualname = split_id(generator)
+        return self.eval_type(gen_module, qualname, fn["yields"], depth + 1)
 
     def _entered(self, value: Value | None, depth: int) -> Value | None:
         """The `as` target of `with value:` (what __enter__/__aenter__ returns)."""

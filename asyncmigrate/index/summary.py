@@ -11,6 +11,9 @@ A *reference path* is a list of segments naming a value as written in the source
 `["Cls", "()", "run"]`, `super().save` is `["super", "()", "save"]`.
 
 A *type expression* says how a variable got its value:
+`["builtin", name]` (a display or literal: `[]` is a `list`), `["either", texpr,
+texpr]` (a conditional expression), `["iter", texpr]` (an item of iterating over
+it; a generator's `yields` says what its items are),
 `["call", path, literals?]` (the result of calling path), `["inst", dotted]` (an
 instance of an annotated type), `["ref", path]` (the same value as path), `["enter",
 path, literals?]` (bound by `with path() as x`), `["alias", qualified]` (a function-local import), `["narrow",
@@ -34,6 +37,13 @@ The module's `value_refs` are references stored rather than called or passed
 line, col]`. Calls in
 a lambda are the lambda's, not the enclosing function's: the module's
 `lambda_calls` lists them as `[enclosing function or None, path, line, col]`.
+Module-level dispatch tables (`HANDLERS = {"a": handle_a}`, lists and tuples too) are
+`tables`: name -> `[[path, line, col], ...]`; their calls `HANDLERS[key](...)` are
+`table_calls` (`[enclosing function or None, name, line, col, awaited, runner?]`,
+with the runner's path for a bridge `async_to_sync(HANDLERS[key])(...)`), and
+`table_escapes` names the tables used any other way. A function's `aliases` are its
+locals that only hold functions and are only called (`reader = _readline`, `reader =
+partial(_readsegment, ...)`): name -> `[[path, line, col], ...]`.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from typing import Any, Iterable
 from .refpath import ast_ref_path
 from .values import nested_qualname
 
-SCHEMA = 8
+SCHEMA = 9
 
 #: a string argument that reads as a file mode ("rb", "w+", "a"): recorded with
 #: the call that binds a variable, since it decides what `open()` returns
@@ -86,10 +96,25 @@ def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
+#: displays and literals -> the builtin class of their value
+_BUILTIN_DISPLAYS = {
+    ast.List: "list", ast.ListComp: "list", ast.Dict: "dict", ast.DictComp: "dict",
+    ast.Set: "set", ast.SetComp: "set", ast.Tuple: "tuple", ast.JoinedStr: "str",
+}
+
+
 def type_expr(value: ast.AST) -> list[Any] | None:
     """How a variable bound to `value` gets its type, or None when unknown."""
     if isinstance(value, ast.Await):
         value = value.value
+    builtin = _BUILTIN_DISPLAYS.get(type(value))
+    if builtin is None and isinstance(value, ast.Constant) and value.value is not None:
+        builtin = type(value.value).__name__
+    if builtin is not None:
+        return ["builtin", builtin]
+    if isinstance(value, ast.IfExp):
+        body, orelse = type_expr(value.body), type_expr(value.orelse)
+        return ["either", body, orelse] if body and orelse else None
     if isinstance(value, ast.Call):
         path = ast_ref_path(value.func)
         if path and path[-1] == "TypeVar":
@@ -163,6 +188,10 @@ class ModuleSummarizer(ast.NodeVisitor):
         self.module_calls: list[list[Any]] = []
         self.lambda_calls: list[list[Any]] = []
         self.value_refs: list[list[Any]] = []
+        #: module-level dispatch tables: name -> [[path, line, col], ...] of functions
+        self.tables: dict[str, list[list[Any]]] = {}
+        #: `TABLE[key](...)` calls: [enclosing function or None, name, line, col, awaited]
+        self.table_calls: list[list[Any]] = []
         self._lambda_depth = 0
         #: id(call node) -> path of the call it is a positional argument of
         self._outer: dict[int, list[str]] = {}
@@ -439,6 +468,9 @@ class ModuleSummarizer(ast.NodeVisitor):
         self._scopes.pop()
         summary["locals"] = state.types
         summary["local_names"] = sorted(set(summary["local_names"]))
+        aliases = _local_aliases(node)
+        if aliases:
+            summary["aliases"] = aliases
 
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
@@ -486,12 +518,30 @@ class ModuleSummarizer(ast.NodeVisitor):
         ):
             self.exports = _string_list(node.value)
         self._record_value_ref(node.value)
+        self._record_table(node)
         self.visit(node.value)
         texpr = type_expr(node.value)
         for target in node.targets:
             if not isinstance(target, ast.Name):
                 self.visit(target)
             self._bind_target(target, texpr)
+
+    def _record_table(self, node: ast.Assign) -> None:
+        """`HANDLERS = {"a": handle_a, ...}` at module level: a dispatch table (a dict,
+        list or tuple display of plain references), called as `HANDLERS[key](...)`."""
+        if self._scopes or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return
+        value = node.value
+        elements = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+        if not isinstance(value, (ast.Dict, ast.List, ast.Tuple)) or not elements:
+            return
+        members = []
+        for element in elements:
+            path = ast_ref_path(element) if isinstance(element, (ast.Name, ast.Attribute)) else None
+            if path is None:
+                return
+            members.append([path, element.lineno, element.col_offset + 1])
+        self.tables[node.targets[0].id] = members
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
@@ -524,7 +574,8 @@ class ModuleSummarizer(ast.NodeVisitor):
         kind = "async for" if isinstance(node, ast.AsyncFor) else "for"
         self._record_use([kind, ast_ref_path(node.iter), node.lineno, node.col_offset + 1])
         self.visit(node.iter)
-        self._bind_target(node.target, None)
+        iterable = type_expr(node.iter) if isinstance(node, ast.For) else None
+        self._bind_target(node.target, ["iter", iterable] if iterable else None)
         for statement in (*node.body, *node.orelse):
             self.visit(statement)
 
@@ -585,6 +636,12 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def visit_Yield(self, node: ast.Yield) -> None:
         self._mark_generator()
+        fn = self._function()
+        if fn is not None and not self._lambda_depth and node.value is not None:
+            # What the generator yields, when every yield agrees (else None).
+            texpr = type_expr(node.value)
+            yields = fn.summary.get("yields", texpr)
+            fn.summary["yields"] = texpr if yields == texpr else None
         self.generic_visit(node)
 
     def visit_Expr(self, node: ast.Expr) -> None:
@@ -619,8 +676,10 @@ class ModuleSummarizer(ast.NodeVisitor):
 
     def _record_call(self, node: ast.Call, awaited: bool) -> None:
         fn = self._function()
-        if fn is None and self._scopes:
-            return  # class bodies run at import time; their calls are not tracked
+        if fn is None and any(kind == "function" for kind, _ in self._scopes):
+            return  # the body of a class made inside a function: not tracked
+        # A top-level class body runs at import time, as module-level code does.
+        self._record_table_call(node, fn, awaited)
         path = ast_ref_path(node.func)
         if path is None:
             return
@@ -639,6 +698,22 @@ class ModuleSummarizer(ast.NodeVisitor):
         if quick:
             call += [quick, len(node.args) + len(node.keywords)]
         (fn.summary["calls"] if fn is not None else self.module_calls).append(call)
+
+    def _record_table_call(self, node: ast.Call, fn: Any, awaited: bool) -> None:
+        """`TABLE[key](...)`, or `runner(TABLE[key])(...)` (a bridge, with the
+        runner's path), for the dispatch tables of the module."""
+        if self._lambda_depth:
+            return
+        func, runner = node.func, None
+        if isinstance(func, ast.Call) and len(func.args) == 1 and not func.keywords:
+            runner = ast_ref_path(func.func)
+            func = func.args[0]
+            if runner is None:
+                return
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name):
+            scope = fn.summary["qualname"] if fn is not None else None
+            call = [scope, func.value.id, node.lineno, node.col_offset + 1, awaited]
+            self.table_calls.append(call + [runner] if runner else call)
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
         if node.is_async:
@@ -686,7 +761,7 @@ def summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[s
 
 
 def _summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[str, Any]:
-    skipped: list[int] = []
+    skipped: list[list[Any]] = []
     try:
         statements = ast.parse(source).body
     except SyntaxError as e:
@@ -720,17 +795,109 @@ def _summarize(source: bytes | str, module_name: str, is_package: bool) -> dict[
         "module_calls": summarizer.module_calls,
         "lambda_calls": summarizer.lambda_calls,
         "value_refs": summarizer.value_refs,
+        "tables": summarizer.tables,
+        "table_calls": summarizer.table_calls,
+        "table_escapes": _table_escapes(statements, summarizer),
     }
 
 
-def _statements_of_newer_syntax(source: bytes | str, skipped: list[int]) -> list[ast.stmt] | None:
+def _local_aliases(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list[list[Any]]]:
+    """Locals that hold a function and are only ever called (`reader = _readline`, or
+    `reader = partial(_readsegment, ...)`, then `reader(sock, buf)`): name ->
+    `[[path, line, col], ...]` of the references assigned. Any other use of the local
+    (passed, returned, stored, read in a nested scope) means it escapes: not listed."""
+    assigned: dict[str, list[list[Any]]] = {}
+    escaped: set[str] = set()
+    statements = [n for statement in node.body for n in _walk_own_scope(statement)]
+    for child in statements:
+        if isinstance(child, ast.Assign) and len(child.targets) == 1 and isinstance(child.targets[0], ast.Name):
+            value = child.value
+            if isinstance(value, ast.Call) and value.args and (ast_ref_path(value.func) or [""])[-1] == "partial":
+                value = value.args[0]
+            path = ast_ref_path(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+            name = child.targets[0].id
+            if path is None or "()" in path:
+                escaped.add(name)
+            else:
+                assigned.setdefault(name, []).append([path, value.lineno, value.col_offset + 1])
+    if not assigned:
+        return {}
+    called = {id(c.func) for c in statements if isinstance(c, ast.Call)}
+    targets = {id(c.targets[0]) for c in statements if isinstance(c, ast.Assign)}
+    # `reader: Callable[...]` declares the local; it binds nothing
+    targets |= {id(c.target) for c in statements if isinstance(c, ast.AnnAssign) and c.value is None}
+    for child in statements:
+        if isinstance(child, ast.Name) and child.id in assigned:
+            if isinstance(child.ctx, ast.Load) and id(child) not in called:
+                escaped.add(child.id)
+            elif not isinstance(child.ctx, ast.Load) and id(child) not in targets:
+                escaped.add(child.id)  # bound another way (for, with, augmented)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            for inner in ast.walk(child):
+                if isinstance(inner, ast.Name) and inner.id in assigned:
+                    escaped.add(inner.id)  # a closure may call it from anywhere
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            escaped.update(child.names)
+    return {name: refs for name, refs in assigned.items() if name not in escaped}
+
+
+def _walk_own_scope(node: ast.AST):
+    """`ast.walk`, not entering nested functions, lambdas and classes (they are
+    yielded, their bodies are not)."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(current))
+
+
+def _table_escapes(statements: list[ast.stmt], summarizer: "ModuleSummarizer") -> list[str]:
+    """Dispatch tables used other than as `TABLE[key](...)` (read, passed, rebound,
+    called in a lambda): their functions may be called from anywhere."""
+    if not summarizer.tables:
+        return []
+    def subscripts_called(root: ast.AST) -> set[int]:
+        found = set()
+        for c in ast.walk(root):
+            if not isinstance(c, ast.Call):
+                continue
+            func = c.func
+            if isinstance(func, ast.Call) and len(func.args) == 1 and not func.keywords:
+                func = func.args[0]  # a bridge: runner(TABLE[key])(...)
+            if isinstance(func, ast.Subscript):
+                found.add(id(func.value))
+        return found
+
+    called = set().union(*(subscripts_called(s) for s in statements)) - {
+        i for s in statements for lam in ast.walk(s) if isinstance(lam, ast.Lambda)
+        for i in subscripts_called(lam)
+    }
+    stores: dict[str, int] = {}
+    escapes = set()
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and node.id in summarizer.tables:
+                if isinstance(node.ctx, ast.Store):
+                    stores[node.id] = stores.get(node.id, 0) + 1
+                elif id(node) not in called:
+                    escapes.add(node.id)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                escapes.update(n for n in node.names if n in summarizer.tables)
+    escapes.update(name for name, count in stores.items() if count > 1)
+    return sorted(escapes)
+
+
+def _statements_of_newer_syntax(source: bytes | str, skipped: list[list[Any]]) -> list[ast.stmt] | None:
     """Top-level statements of a module written for a newer Python than this one.
 
     LibCST parses syntax up to 3.14 whatever Python runs it (PEP 695 generics, 3.12
     f-strings, t-strings); the stdlib parser only knows its own version. When LibCST
     accepts the module, each top-level statement is re-parsed alone with `ast`, so
     only statements that really use newer syntax are missing from the summary
-    (their first lines go to `skipped`). None when LibCST rejects the module too.
+    (`[first line, the stdlib parser's message]` of each goes to `skipped`, the
+    summary's `partial`). None when LibCST rejects the module too.
     """
     import libcst
 
@@ -744,8 +911,8 @@ def _statements_of_newer_syntax(source: bytes | str, skipped: list[int]) -> list
         code = module.code_for_node(node)
         try:
             parsed = ast.parse(code).body
-        except SyntaxError:
-            skipped.append(line + _leading_line_count(node))
+        except SyntaxError as e:
+            skipped.append([line + _leading_line_count(node), f"SyntaxError: {e.msg}"])
         else:
             for statement in parsed:
                 ast.increment_lineno(statement, line - 1)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from asyncmigrate.catalogue import BRIDGES
 
-__all__ = ["BRIDGES", "bridge_call"]
+__all__ = ["BRIDGES", "bridge_call", "unbridged_call"]
 
 
 def bridge_call(context: CodemodContext, bridge: str, call: cst.Call) -> cst.Call:
@@ -36,3 +36,19 @@ def bridge_call(context: CodemodContext, bridge: str, call: cst.Call) -> cst.Cal
         return cst.Call(func=runner, args=[cst.Arg(call)])
     wrapped = cst.Call(func=runner, args=[cst.Arg(call.func)])
     return call.with_changes(func=wrapped)
+
+
+def unbridged_call(context: CodemodContext, bridge: str, call: cst.Call) -> cst.BaseExpression:
+    """The inverse of `bridge_call`, for a caller that became async: `await f(args)`
+    (the bridge's import goes when nothing else uses it)."""
+    facts = BRIDGES[bridge]
+    module, _, name = facts.function.rpartition(".")
+    if facts.imports == "module":
+        RemoveImportsVisitor.remove_unused_import(context, module)
+    else:
+        RemoveImportsVisitor.remove_unused_import(context, module, name)
+    if facts.wraps == "call":
+        return cst.Await(call.args[0].value)
+    wrapped = call.func
+    assert isinstance(wrapped, cst.Call)  # the plan keys this edit on `runner(f)(args)`
+    return cst.Await(call.with_changes(func=wrapped.args[0].value))

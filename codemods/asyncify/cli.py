@@ -77,6 +77,11 @@ from .report import PLAN_FORMATS
     default=None,
     help="Convert layers 0..N only; bridge the callers above.",
 )
+@click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Write the result even if its own check finds it broken (then exit 1).",
+)
 @click.option("--diff", is_flag=True, help="Print a unified diff; write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change.")
 @click.option(
@@ -106,6 +111,7 @@ def asyncify_command(
     show_plan: bool,
     fmt: str,
     max_layer: int | None,
+    allow_incomplete: bool,
     diff: bool,
     check: bool,
     config_file: Path | None,
@@ -130,11 +136,12 @@ def asyncify_command(
         jobs=jobs or os.cpu_count() or 1,
     )
     with command_errors():
-        project, plan = runner.load(request)
+        migration = runner.prepare(request)
+        project = migration.project
         if show_plan:
-            click.echo(report.render_plan(plan, fmt), nl=False)
+            click.echo(report.render_plan(migration.plan(), fmt), nl=False)
             sys.exit(0)
-        results = _rewrite(project, plan, request.jobs)
+        plan, results, problems = _converge(migration, request.jobs)
 
         items = list(plan.items)
         for result in results:
@@ -142,29 +149,39 @@ def asyncify_command(
             if result.error:
                 items.append(runner.Item(result.rel, 1, result.error))
         changed = [r for r in results if r.changed and r.error is None]
+        broken = report.problems(problems)
         if diff or check:
             if diff:
                 for result in changed:
                     click.echo(runner.unified_diff(result), nl=False)
             click.echo(report.summary(plan, items, len(changed), "Would change"), err=True, nl=False)
-            sys.exit(1 if check and changed else 0)
+            click.echo(broken, err=True, nl=False)
+            sys.exit(1 if problems or (check and changed) else 0)
+        if problems and not allow_incomplete:
+            click.echo(report.summary(plan, items, 0, "Changed"), err=True, nl=False)
+            click.echo(broken, err=True, nl=False)
+            click.echo(
+                "Nothing was written. Convert these by hand (or pass --allow-incomplete to "
+                "write the result anyway).",
+                err=True,
+            )
+            sys.exit(1)
         written = runner.write(project, changed)
         click.echo(report.summary(plan, items, written, "Changed"), err=True, nl=False)
-    sys.exit(0)
+        click.echo(broken, err=True, nl=False)
+    sys.exit(1 if problems else 0)
 
 
-def _rewrite(project, plan, jobs):
+def _converge(migration, jobs):
     from . import runner
 
-    if not sys.stderr.isatty() or not plan.files:
-        return runner.rewrite_all(project, plan, jobs)
+    if not sys.stderr.isatty():
+        return runner.converge(migration, jobs)
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
-        task = progress.add_task("asyncify", total=len(plan.files))
-        return runner.rewrite_all(
-            project, plan, jobs, progress=lambda result: progress.advance(task)
-        )
+        task = progress.add_task("asyncify", total=None)
+        return runner.converge(migration, jobs, progress=lambda result: progress.advance(task))
 
 
 def main() -> None:

@@ -40,7 +40,8 @@ class SiteEdit:
     """A change at one call site, `with`/`for` statement or comprehension.
 
     kind: "await", "replace" (await detail(...) instead), "offload"
-    (await asyncio.to_thread), "bridge" (detail: "asgiref" or "asyncio"),
+    (await asyncio.to_thread), "bridge" (detail: "asgiref" or "asyncio"), "unbridge"
+    (a bridge an earlier run wrote, now an await; detail: the bridge),
     "async with", "async for", "async comp".
     """
 

@@ -25,11 +25,11 @@ import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.callgraph import MODULE_SCOPE, CallSite
-from asyncmigrate.catalogue import PROTOCOLS
+from asyncmigrate.catalogue import BRIDGES, PROTOCOLS
 from asyncmigrate.index import records
 from asyncmigrate.index.values import Value, join_id, split_id
 
@@ -38,6 +38,14 @@ from .layers import layer_numbers
 from .safety import SafetyRules
 from .seeds import Seeds
 from .testing import TestStyle
+
+
+class Ban(NamedTuple):
+    """A function a planning round found unsafe to convert."""
+
+    reason: str
+    #: a caller it leaves broken may run inside the event loop (so it may too)
+    in_loop: bool = True
 
 
 @dataclass
@@ -74,6 +82,8 @@ class AsyncifyPlan:
     temporary_bridges: dict[int, list[tuple[str, str, str, int]]] = field(default_factory=dict)
     awaited_sites: int = 0
     profiled: bool = False
+    #: what the run says once (a missing type engine)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def converted(self) -> int:
@@ -81,8 +91,26 @@ class AsyncifyPlan:
 
 
 class Planner(SafetyRules):
-    def __init__(self, project: Project, targets: set[str], options: PlanOptions):
+    def __init__(
+        self,
+        project: Project,
+        targets: set[str],
+        options: PlanOptions,
+        banned: dict[str, str] | None = None,
+        typed: dict[tuple[str, int, int], str] | None = None,
+    ):
         self.project = project
+        #: calls the second type tier resolved: (caller, line, col) -> function id
+        self.typed = dict(typed or {})
+        #: this round's new second-tier answers, for the next round
+        self.retyped: dict[tuple[str, int, int], str] = {}
+        #: what the run says once, not per place (a missing type engine)
+        self.notes: list[str] = []
+        #: functions a previous round found unsafe to convert -> why
+        self.banned: dict[str, Ban] = dict(banned or {})
+        #: converted functions whose callers cannot await or bridge them -> why,
+        #: the caller, and whether the caller surely may run inside the event loop
+        self.conflicts: dict[str, tuple[str, str, bool]] = {}
         self.resolver = project.resolver
         self.graph = project.call_graph
         self.options = options
@@ -115,6 +143,27 @@ class Planner(SafetyRules):
         path, at = self.where(fid_or_module, line)
         self.items.add(Item(path, at, reason))
 
+    def conflict(
+        self, callee: str, caller: str, line: int | None, why: str, in_loop: bool = False
+    ) -> None:
+        """Converting `callee` would leave `caller` broken (it cannot await, and no
+        bridge is safe there): the next round keeps `callee` sync. `in_loop`: the
+        caller may run inside the event loop whatever the call graph says (then
+        so may `callee`, which must not bridge either)."""
+        path, at = self.where(caller, line)
+        if ":" not in callee or callee in self.existing or callee in self.external_async:
+            # Async before the run: not this run's to undo; the caller is for a human.
+            self.report(caller, line, f"`{callee}` is async, but {why}: rewrite the caller by hand")
+            return
+        self.conflicts.setdefault(callee, (f"{why} ({path}:{at})", caller, in_loop))
+
+    def bans(self, reached: set[str]) -> dict[str, "Ban"]:
+        """This round's conflicts as bans for the next."""
+        return {
+            callee: Ban(why, in_loop or caller in reached)
+            for callee, (why, caller, in_loop) in self.conflicts.items()
+        }
+
     def flavour(self, fid: str) -> str:
         fn = self.fn(fid)
         if fn is None or not fn["is_generator"]:
@@ -136,6 +185,7 @@ class Planner(SafetyRules):
         resolve = self.resolver.value_of
         self.uses_by_key: dict[str, list[tuple[str, records.UseRecord]]] = defaultdict(list)
         self.stored: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self._stored_columns: dict[tuple[str, str, int], list[int]] = {}
         self.lambda_calls: list[tuple[str, Value | None, records.ScopedRef]] = []
         for summary in self.project.index.summaries():
             if "functions" not in summary:
@@ -150,14 +200,112 @@ class Planner(SafetyRules):
                 value = resolve(module, ref.scope, ref.path)
                 if value is not None and value.kind == "function":
                     self.stored[value.name].append((module, ref.line))
+                    self._stored_columns.setdefault((value.name, module, ref.line), []).append(ref.column)
             for ref in records.lambda_calls(summary):
                 value = self.resolver.call_target(module, ref.scope, ref.path)
                 self.lambda_calls.append((module, value, ref))
+        self._index_tables()
         self.passed: dict[str, list[CallSite]] = defaultdict(list)
         for site in self.graph.sites():
             for value in site.passed:
                 if value.kind == "function":
                     self.passed[value.name].append(site)
+        self._index_aliases()
+        self.typed_calls: dict[str, list[CallSite]] = defaultdict(list)
+        for site in self.graph.sites() if self.typed else ():
+            fid = self.typed.get((site.caller, site.line, site.column))
+            if fid is not None and site.callee is None:
+                self.typed_calls[fid].append(site._replace(callee=Value("function", fid)))
+
+    def _index_tables(self) -> None:
+        """Dispatch tables whose every use is `TABLE[key](...)` in their own module:
+        their functions change together (like a method family) and those calls are
+        awaited, so storing a function there is no refusal."""
+        imported = {
+            target for s in self.project.index.summaries() for target in s.get("imports", {}).values()
+        }
+        #: function id -> the table id it is in; table id -> its functions and calls
+        self.table_of: dict[str, str] = {}
+        self.table_members: dict[str, set[str]] = {}
+        self.table_calls: dict[str, list[tuple[str, str, int, int, bool]]] = {}
+        in_tables: set[tuple[str, int, int]] = set()
+        for summary in self.project.index.summaries():
+            module = summary["name"]
+            escapes = set(summary.get("table_escapes", ()))
+            for name, members in summary.get("tables", {}).items():
+                if name in escapes or f"{module}.{name}" in imported:
+                    continue
+                values = [self.resolver.value_of(module, None, path) for path, _, _ in members]
+                if any(v is None or v.kind != "function" for v in values):
+                    continue
+                table = join_id(module, name)
+                self.table_members[table] = {v.name for v in values}
+                for value in values:
+                    self.table_of.setdefault(value.name, table)
+                in_tables.update((module, line, col) for _, line, col in members)
+                self.table_calls[table] = [
+                    (join_id(module, call[0] or MODULE_SCOPE), module, *call[2:5], self._runner(module, call),
+                     tuple(call[5]) + ("()",) if len(call) > 5 else ())
+                    for call in summary.get("table_calls", ())
+                    if call[1] == name
+                ]
+        self._unstore(in_tables)
+
+    def _index_aliases(self) -> None:
+        """Locals that only hold functions and are only called (`reader = _readline`
+        or `partial(_readsegment, ...)`, then `reader(sock, buf)`): the functions
+        change together, and the local's calls are awaited like direct calls."""
+        #: function id -> the functions sharing a local with it; its calls through locals
+        self.alias_mates: dict[str, set[str]] = defaultdict(set)
+        self.alias_calls: dict[str, list[tuple[str, str, int, int, bool, tuple[str, ...]]]] = defaultdict(list)
+        refs_in_aliases: set[tuple[str, int, int]] = set()
+        partials: set[tuple[str, int]] = set()
+        for summary in self.project.index.summaries():
+            module = summary["name"]
+            for qualname, fn in summary.get("functions", {}).items():
+                for name, refs in fn.get("aliases", {}).items():
+                    values = [self.resolver.value_of(module, qualname, path) for path, _, _ in refs]
+                    if any(v is None or v.kind != "function" for v in values):
+                        continue
+                    caller = join_id(module, qualname)
+                    fids = {v.name for v in values}
+                    calls = [
+                        (caller, module, c.line, c.column, c.awaited, (name,))
+                        for c in records.calls(fn["calls"])
+                        if list(c.path) == [name]
+                    ]
+                    for fid in fids:
+                        self.alias_mates[fid] |= fids
+                        self.alias_calls[fid] += calls
+                    refs_in_aliases.update((module, line, col) for _, line, col in refs)
+                    partials.update((caller, line) for _, line, _ in refs)
+        self._unstore(refs_in_aliases)
+        for fid, sites in list(self.passed.items()):
+            self.passed[fid] = [
+                s for s in sites
+                if not (self._qualified(s.callee) == "functools.partial" and (s.caller, s.line) in partials)
+            ]
+
+    def _unstore(self, positions: set[tuple[str, int, int]]) -> None:
+        """References at `positions` (module, line, col) are not "stored as a value"."""
+        for fid, places in list(self.stored.items()):
+            self.stored[fid] = [
+                (m, line) for m, line in places
+                if not any((m, line, col) in positions for col in self._ref_columns(fid, m, line))
+            ]
+            if not self.stored[fid]:
+                del self.stored[fid]
+
+    def _runner(self, module: str, call: list) -> str | None:
+        """The bridge a table call goes through (`async_to_sync(TABLE[key])(...)`)."""
+        if len(call) < 6:
+            return None
+        value = self.resolver.value_of(module, call[0], call[5])
+        runners = {b.function: b.name for b in BRIDGES.values() if b.wraps == "function"}
+        return runners.get(self._qualified(value) or "", "unknown")
+
+    def _ref_columns(self, fid: str, module: str, line: int) -> list[int]:
+        return self._stored_columns.get((fid, module, line), [])
 
     def _use_key(self, module: str, scope: str, fn: dict, use: records.UseRecord) -> str | None:
         """The function a `with`/`for` runs implicitly: a factory or a dunder."""
@@ -205,6 +353,7 @@ class Planner(SafetyRules):
             if entry is not None and entry.async_equivalent:
                 detail = f"{entry.async_equivalent}|{site.callee.name}"
                 self._require(site.caller, self._edge(site, "", "replace", detail))
+        self._seed_bridges()
         for fid, line, call, total_ms in seeds.profile_sites:
             self.blocked_ms[fid] += total_ms
             found = False
@@ -231,6 +380,52 @@ class Planner(SafetyRules):
                     f"profiled blocking at line {line} ({call or 'unknown call'}): no call to offload found; converted `{fid}` only, check the blocking call by hand",
                 )
         self._offload_patterns = configured
+
+    def _seed_bridges(self) -> None:
+        """A bridge (`async_to_sync(f)(...)`, `asyncio.run(f(...))`) to a project
+        coroutine in a sync function is a sync call of it, as an earlier
+        `--max-layer` run left it: the caller converts like any other, and the
+        bridge becomes an await (unless the caller must stay sync)."""
+        runners = {b.function: b for b in BRIDGES.values()}
+        for site in list(self.graph.sites()):
+            bridge = runners.get(self._qualified(site.callee) or "")
+            if bridge is None or split_id(site.caller)[1] == MODULE_SCOPE:
+                continue
+            caller_fn = self.fn(site.caller)
+            if caller_fn is None or caller_fn["is_async"]:
+                continue
+            siblings = self.graph.calls_from(site.caller)
+            path = tuple(site.path)
+            if bridge.wraps == "function":  # async_to_sync(f)(args): f is passed
+                target = site.passed[0] if site.passed else None
+                path += ("()",)  # the edit is on the outer call
+                if not any(s.line == site.line and s.column == site.column and tuple(s.path) == path for s in siblings):
+                    continue
+            else:  # asyncio.run(f(args)): f is called right inside, at the next column
+                inner = [
+                    s for s in siblings
+                    if s.line == site.line and s.column > site.column and s.callee is not None
+                    and self._qualified(s.outer) == bridge.function
+                ]
+                target = min(inner, key=lambda s: s.column).callee if inner else None
+            if target is None or target.kind != "function":
+                continue
+            callee_fn = self.fn(target.name)
+            if callee_fn is None or not callee_fn["is_async"] or callee_fn["is_generator"]:
+                continue
+            self.existing.add(target.name)
+            edge = Edge(site.caller, target.name, "unbridge", site.module, site.line, site.column, path, bridge.name)
+            self._require(site.caller, edge)
+        for table, calls in self.table_calls.items():
+            members = self.table_members[table]
+            if not all((self.fn(m) or {}).get("is_async") for m in members):
+                continue
+            for caller, module, line, col, awaited, runner, path in calls:
+                caller_fn = self.fn(caller)
+                if runner not in (None, "unknown") and caller_fn is not None and not caller_fn["is_async"]:
+                    callee = min(members)
+                    self.existing.update(members)
+                    self._require(caller, Edge(caller, callee, "unbridge", module, line, col, path, runner))
 
     def _edge(self, site: CallSite, callee: str, kind: str, detail: str = "") -> Edge:
         return Edge(
@@ -269,7 +464,7 @@ class Planner(SafetyRules):
             return
         group = self._group(fid)
         for member in sorted(group):
-            problem = self.refusal(member)
+            problem = self._blocked(member) or self.refusal(member)
             if problem is None and not self.in_targets(member):
                 problem = (f"`{member}` (same method family as `{fid}`) is outside PATH", None)
             if problem is None and member != fid and self.must_stay_sync(member):
@@ -278,8 +473,12 @@ class Planner(SafetyRules):
                     None,
                 )
             if problem:
+                ban = self.banned.get(member)
+                # A function kept sync only for its callers' sake can still bridge
+                # (when nothing runs it inside the loop); a refused one cannot.
+                why = "blocked" if ban is not None and not ban.in_loop else "refused"
                 for other in group:
-                    self.kept_sync[other] = "refused"
+                    self.kept_sync[other] = why
                 self.report(fid, problem[1], f"left sync: {problem[0]}")
                 return
         for member in group:
@@ -288,6 +487,11 @@ class Planner(SafetyRules):
                 self.existing.add(member)
             self.async_fns.add(member)
             self._work.append(member)
+
+    def _blocked(self, fid: str) -> tuple[str, int | None] | None:
+        if fid not in self.banned:
+            return None
+        return (f"`{fid}` would become async, but code that must stay as it is calls it: {self.banned[fid].reason}", None)
 
     def _group(self, fid: str) -> set[str]:
         """Functions that must change together: method families and protocol pairs."""
@@ -299,6 +503,10 @@ class Planner(SafetyRules):
                 continue
             group.add(current)
             todo.extend(self.graph.method_family(current) - group)
+            table = self.table_of.get(current)
+            if table is not None:
+                todo.extend(self.table_members[table] - group)
+            todo.extend(self.alias_mates.get(current, set()) - group)
             fn = self.fn(current)
             if fn and fn["owner"]:
                 module, _ = split_id(current)
@@ -314,8 +522,21 @@ class Planner(SafetyRules):
         while self._work:
             callee = self._work.pop()
             flavour = self.flavour(callee) if ":" in callee else "coroutine"
-            for site in self.graph.calls_to(callee):
+            for site in (*self.graph.calls_to(callee), *self.typed_calls.get(callee, ())):
                 self._call(site, callee, flavour)
+            table = self.table_of.get(callee)
+            for caller, module, line, col, awaited, runner, path in self.table_calls.get(table, ()) if table else ():
+                if awaited or flavour != "coroutine" or self._already_async_use(caller, callee):
+                    continue
+                if runner is None:
+                    self._require(caller, Edge(caller, callee, "await", module, line, col, ()))
+                elif runner == "unknown":
+                    self.conflict(callee, caller, line, "a call passes it through an unknown function")
+                elif not (self.fn(caller) or {}).get("is_async", True):
+                    self._require(caller, Edge(caller, callee, "unbridge", module, line, col, path, runner))
+            for caller, module, line, col, awaited, path in self.alias_calls.get(callee, ()):
+                if not awaited and flavour == "coroutine" and not self._already_async_use(caller, callee):
+                    self._require(caller, Edge(caller, callee, "await", module, line, col, path))
             for caller, use in self.uses_by_key.get(callee, ()):
                 self._use(caller, use, callee)
 
@@ -337,10 +558,11 @@ class Planner(SafetyRules):
                 return
             self._require(site.caller, self._edge(site, callee, "await"))
         elif outer is not None:
-            self.report(
+            self.conflict(
+                callee,
                 site.caller,
                 site.line,
-                f"`{callee}` becomes an async {'generator' if flavour == 'asyncgen' else 'context manager'}; its result is passed to {outer}, which cannot consume it: rewrite by hand",
+                f"its result is passed to {outer}, which cannot consume an async {'generator' if flavour == 'asyncgen' else 'context manager'}",
             )
 
     def _use(self, caller: str, use: records.UseRecord, callee: str) -> None:
@@ -353,14 +575,19 @@ class Planner(SafetyRules):
             self._require(caller, edge)
             return
         if kind == "yieldfrom":
-            self.kept_sync.setdefault(caller, "yield from")
-            self.report(
-                caller,
-                line,
-                f"`yield from` of `{callee}`, which becomes an async generator: rewrite as `async for item in ...: yield item` by hand",
-            )
+            self.conflict(callee, caller, line, f"`{caller}` uses it in `yield from`, which an async generator cannot")
             return
         if kind == "with" and self.flavour(callee) == "asyncgen":
+            return
+        callee_fn = self.fn(callee) if ":" in callee else None
+        if (
+            callee_fn is not None
+            and self.flavour(callee) == "coroutine"
+            and callee_fn["name"] not in PROTOCOLS.async_dunders
+        ):
+            # `for x in f()` where f becomes a coroutine function returning a list:
+            # `for x in await f()` (the call's await) is the whole change; `async
+            # for` is only for async iterables.
             return
         edit = {"with": "async with", "for": "async for", "compfor": "async comp"}[kind]
         module = split_id(caller)[0]
@@ -384,19 +611,42 @@ class Planner(SafetyRules):
     # -- layers ------------------------------------------------------------------
 
     def layers(self, convertible: set[str]) -> dict[str, int]:
+        """Layer numbers, counted from the project's async code: a function that
+        awaits only code that is already async is in layer 1 when that code is in
+        layer 0, so the numbers stay the same from one `--max-layer` run to the
+        next. A `with`/`for` user lands with what it uses (it cannot be bridged)."""
+        nodes = set(convertible)
         succ: dict[str, set[str]] = defaultdict(set)
         for edge in self.edges:
-            if (
-                edge.caller in convertible
-                and edge.callee in convertible
-                and edge.caller != edge.callee
-            ):
+            if edge.caller not in convertible or edge.caller == edge.callee:
+                continue
+            if edge.callee in convertible:
                 succ[edge.caller].add(edge.callee)
+                if edge.kind.startswith("async "):
+                    succ[edge.callee].add(edge.caller)
+            elif edge.callee in self.existing:
+                succ[edge.caller].add(edge.callee)
+                nodes.add(edge.callee)
+        todo = sorted(nodes - convertible)
+        while todo:  # how deep the existing async code is
+            fid = todo.pop()
+            for site in self.graph.calls_from(fid):
+                callee = site.callee
+                if callee is None or callee.kind != "function" or callee.name == fid:
+                    continue
+                callee_fn = self.fn(callee.name)
+                if callee_fn is None or not callee_fn["is_async"] or callee.name in convertible:
+                    continue
+                succ[fid].add(callee.name)
+                if callee.name not in nodes:
+                    nodes.add(callee.name)
+                    todo.append(callee.name)
         for fid in convertible:  # families and protocol pairs land together
             for member in self._group(fid) & convertible:
                 if member != fid:
                     succ[fid].add(member)
-        return layer_numbers(convertible, succ)
+        numbers = layer_numbers(nodes, succ)
+        return {f: numbers[f] for f in convertible}
 
     # -- the plan ---------------------------------------------------------------
 
@@ -410,7 +660,7 @@ class Planner(SafetyRules):
         converted = {f for f in candidates if max_layer is None or layer[f] <= max_layer}
         self._decorators(converted)
         async_after = converted | self.existing | self.external_async
-        reached = self._reached_from_async(async_after)
+        reached = self.reached = self._reached_from_async(async_after)
         files: dict[str, FileEdits] = {}
         functions = {
             f: FunctionPlan(
@@ -477,11 +727,9 @@ class Planner(SafetyRules):
                 caller_fn = self.fn(caller)
                 if caller_fn and caller_fn["name"] == "__iter__" and not caller_fn["is_generator"]:
                     # `__aiter__` is called without await: it cannot await anything.
-                    self.report(
-                        caller,
-                        edge.line,
-                        f"`{caller}` becomes `__aiter__`, which must stay sync, but calls "
-                        f"`{edge.callee}`: move that call into `__anext__` by hand",
+                    self.conflict(
+                        edge.callee, caller, edge.line,
+                        f"`{caller}` becomes `__aiter__`, which must stay sync, and calls it",
                     )
                     continue
                 key = (
@@ -492,21 +740,24 @@ class Planner(SafetyRules):
                     )
                 )
                 detail, _, origin = (
-                    edge.detail.partition("|") if edge.kind == "replace" else ("", "", "")
+                    edge.detail.partition("|") if edge.kind == "replace"
+                    else (edge.detail, "", "") if edge.kind == "unbridge"
+                    else ("", "", "")
                 )
                 edits_for(edge.module).sites[key] = SiteEdit(edge.kind, detail, edge.line, origin)
                 if edge.callee in functions:
                     functions[edge.callee].call_sites += 1
-                if edge.kind in ("await", "replace", "offload"):
+                if edge.kind in ("await", "replace", "offload", "unbridge"):
                     awaited += 1
                 continue
             if edge.kind in ("replace", "offload"):
                 continue  # a sync caller may block
+            if edge.kind == "unbridge":
+                continue  # the caller stays sync: its bridge stays too
             if edge.kind != "await":
-                self.report(
-                    caller,
-                    edge.line,
-                    f"`{edge.kind}` over `{edge.callee}` needs an async caller, but `{caller}` stays sync ({self._why_sync(caller)})",
+                self.conflict(
+                    edge.callee, caller, edge.line,
+                    f"`{caller}` stays sync ({self._why_sync(caller)}) and uses it in `{edge.kind.split()[-1]}`, which needs `{edge.kind}`",
                 )
                 continue
             self._bridge(edge, caller, reached, edits_for, bridges, layer_bridges, layer, functions)
@@ -518,10 +769,9 @@ class Planner(SafetyRules):
                 continue
             enclosing = join_id(module, scope or MODULE_SCOPE)
             if enclosing in async_after or enclosing in reached:
-                self.report(
-                    enclosing,
-                    line,
-                    f"a lambda calls `{callee}`, which becomes async, from code that async code runs: a bridge would nest the event loop; rewrite by hand",
+                self.conflict(
+                    callee, enclosing, line,
+                    "a lambda calls it from code that async code runs, where a bridge would nest the event loop",
                 )
                 continue
             if self.rel_of.get(module) not in self.targets:
@@ -573,25 +823,33 @@ class Planner(SafetyRules):
         self, edge, caller, reached, edits_for, bridges, layer_bridges, layer, functions
     ) -> None:
         why = self._why_sync(caller)
-        if why in ("refused", "yield from", "outside PATH"):
-            self.report(
-                caller,
-                edge.line,
-                f"`{caller}` is left sync ({why}) and calls `{edge.callee}`, which becomes async: its result is now an un-awaited coroutine",
+        if why == "refused":
+            self.conflict(
+                edge.callee, caller, edge.line,
+                f"`{caller}` is left sync ({why}) and calls it; it may run inside the event loop, so it gets no bridge "
+                f"(if it never does, `--stop-at '{caller}'` keeps it sync with a bridge)",
+                in_loop=True,
+            )
+            return
+        if why == "outside PATH" or (
+            split_id(caller)[1] == MODULE_SCOPE and self.rel_of.get(edge.module) not in self.targets
+        ):
+            self.conflict(
+                edge.callee, caller, edge.line,
+                f"`{caller}` is outside PATH, so asyncify cannot await or bridge its call",
             )
             return
         if split_id(caller)[1].endswith(".__del__"):
-            self.report(
-                caller,
-                edge.line,
-                f"`{caller}` calls `{edge.callee}`, which becomes async: a finalizer runs wherever the object is collected, possibly inside the event loop, so it gets no bridge; rewrite by hand",
+            self.conflict(
+                edge.callee, caller, edge.line,
+                f"the finalizer `{caller}` calls it; a finalizer may run inside the event loop, so it gets no bridge",
+                in_loop=True,
             )
             return
         if caller in reached:
-            self.report(
-                caller,
-                edge.line,
-                f"`{caller}` stays sync ({why}) but is reached from async code: a sync bridge to `{edge.callee}` would nest the event loop; await it in an async caller instead",
+            self.conflict(
+                edge.callee, caller, edge.line,
+                f"`{caller}` stays sync ({why}) and calls it, but async code runs `{caller}`: a bridge there would nest the event loop",
             )
             return
         module = edge.module
@@ -652,12 +910,38 @@ class Planner(SafetyRules):
         return reached
 
 
+#: planning rounds before giving up on closing the conversion (each bans at least one
+#: function, so this only bounds pathological projects)
+MAX_ROUNDS = 50
+
+
 def build_plan(
-    project: Project, targets: set[str], seeds: Seeds, options: PlanOptions
+    project: Project,
+    targets: set[str],
+    seeds: Seeds,
+    options: PlanOptions,
+    banned: dict[str, str] | None = None,
 ) -> AsyncifyPlan:
-    planner = Planner(project, targets, options)
-    planner.seed(seeds)
-    plan = planner.build()
+    """Plan to a closed conversion: every caller of a converted function awaits it
+    or is safely bridged. A function whose conversion would leave a caller broken
+    is banned (kept sync, with the reason), and the plan is made again without it,
+    until nothing conflicts."""
+    banned = dict(banned or {})
+    typed: dict[tuple[str, int, int], str] = {}
+    for _ in range(MAX_ROUNDS):
+        planner = Planner(project, targets, options, banned, typed)
+        planner.seed(seeds)
+        plan = planner.build()
+        plan.notes = planner.notes
+        if planner.retyped:  # the type engine named receivers: plan again with them
+            typed.update(planner.retyped)
+            continue
+        fresh = {f: ban for f, ban in planner.bans(planner.reached).items() if f not in banned}
+        if not fresh:
+            break
+        banned.update(fresh)
+    else:
+        raise RuntimeError(f"asyncify: the plan did not close after {MAX_ROUNDS} rounds")
     plan.profiled = bool(seeds.profile_sites)
     for missing in seeds.unmatched:
         path, _, line = missing.rpartition(":")

@@ -21,9 +21,20 @@ def summary(plan: AsyncifyPlan, items: Iterable[Item], files_changed: int, verb:
         f"{plan.awaited_sites} call site(s) awaited, {len(plan.bridges)} bridge(s) inserted, "
         f"{len(items)} item(s) left for a human."
     ]
+    lines += [f"note: {note}" for note in plan.notes]
     if items:
         lines.append("Left for a human:")
         lines += [f"  {item.render()}" for item in items]
+    return "\n".join(lines) + "\n"
+
+
+def problems(found: Iterable) -> str:
+    """The broken places asyncify's own check found in its result (`verify.py`)."""
+    found = list(found)
+    if not found:
+        return ""
+    lines = [f"The converted program would be broken in {len(found)} place(s):"]
+    lines += [f"  {p.render()}" for p in found]
     return "\n".join(lines) + "\n"
 
 
@@ -49,7 +60,7 @@ def plan_data(plan: AsyncifyPlan) -> dict:
             functions.append(entry)
         level = plan.functions[layer[0]].layer
         data = {
-            "layer": number,
+            "layer": level,
             "functions": functions,
             "bridges": [
                 {"caller": c, "callee": f, "path": p, "line": n}

@@ -1,8 +1,9 @@
 """Running asyncify: load the project, plan once, rewrite files (in parallel), write.
 
-A file is written atomically, and only when the rewritten text still compiles; a
-file that changed on disk since it was indexed is skipped (its planned edits would
-land in the wrong places) and reported.
+Before anything is written, the rewritten program is checked in memory (`verify.py`)
+and re-planned until it is clean. A file is written atomically, and only when the
+rewritten text still compiles; a file that changed on disk since it was indexed is
+skipped (its planned edits would land in the wrong places) and reported.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from asyncmigrate import fileio
 from asyncmigrate.index.store import content_hash
 from asyncmigrate.project import collect_targets, find_root
 
+from . import verify
 from .edits import FileEdits, Item
-from .plan import AsyncifyPlan, PlanOptions, build_plan, target_rels
+from .plan import AsyncifyPlan, Ban, PlanOptions, build_plan, target_rels
 from .seeds import Seeds, load_profile, read_seed_file, resolve_seeds
 from .testing import detect_style
 from .transform import AsyncifyCommand
@@ -57,7 +59,48 @@ class FileResult:
         return self.new is not None and self.new != self.old
 
 
-def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
+@dataclass
+class Migration:
+    """What a plan is made from; `plan(banned)` makes one (again, in later rounds)."""
+
+    project: Project
+    targets: set[str]
+    seeds: Seeds
+    options: PlanOptions
+
+    def plan(self, banned: dict[str, Ban] | None = None) -> AsyncifyPlan:
+        return build_plan(self.project, self.targets, self.seeds, self.options, banned)
+
+
+#: plan -> rewrite -> check rounds before giving up on a clean result
+MAX_CHECK_ROUNDS = 5
+
+
+def converge(
+    migration: Migration,
+    jobs: int = 1,
+    progress: Callable[[FileResult], None] | None = None,
+) -> tuple[AsyncifyPlan, list[FileResult], list["verify.Problem"]]:
+    """Plan, rewrite in memory and check the result (`verify.py`); a problem whose
+    culprit is a converted function keeps that function sync in the next round.
+    Returns the last round's plan, rewritten files and remaining problems."""
+    banned: dict[str, Ban] = {}
+    for _ in range(MAX_CHECK_ROUNDS):
+        plan = migration.plan(banned)
+        results = rewrite_all(migration.project, plan, jobs, progress)
+        problems = verify.problems(migration.project, plan, results)
+        fresh = {
+            p.culprit: Ban(f"the converted program would have {p.code} at {p.path}:{p.line} ({p.message})")
+            for p in problems
+            if p.culprit is not None and p.culprit not in banned
+        }
+        if not problems or not fresh:
+            return plan, results, problems
+        banned.update(fresh)
+    return plan, results, problems
+
+
+def prepare(request: AsyncifyRequest) -> Migration:
     fileio.check_paths(request.paths)
     root = (request.root or find_root(request.paths[0])).resolve()
     if not root.is_dir():
@@ -85,7 +128,13 @@ def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
         stop_at=list(config.stop_at) + list(request.stop_at),
         test_style=detect_style(project, config.test_marker),
     )
-    return project, build_plan(project, target_rels(project, files), seeds, options)
+    return Migration(project, target_rels(project, files), seeds, options)
+
+
+def load(request: AsyncifyRequest) -> tuple[Project, AsyncifyPlan]:
+    """The project and its plan, unchecked (`--plan`)."""
+    migration = prepare(request)
+    return migration.project, migration.plan()
 
 
 def _warn_excluded(path: Path, why: str) -> None:

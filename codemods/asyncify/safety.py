@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import builtins
 import fnmatch
+import importlib
+import sys
 from collections import defaultdict
 
 from asyncmigrate.catalogue import PROTOCOLS
@@ -36,6 +38,8 @@ class SafetyRules:
             return f"{name} is called synchronously by Python"
         if fn["kind"] == "property":
             return "a property is read synchronously"
+        if fn["owner"] and self._unittest_case(join_id(split_id(fid)[0], fn["owner"])):
+            return "unittest runs the methods of a TestCase synchronously"
         for pattern in self.options.stop_at:
             if fnmatch.fnmatchcase(fid, pattern):
                 return f"matches --stop-at {pattern}"
@@ -87,6 +91,17 @@ class SafetyRules:
                 return f"`{fid}` may override a method of the third-party base class {base}", None
         return None
 
+    def _unittest_case(self, cid: str) -> bool:
+        """`cid`, or a subclass of it (a mixin), is a `unittest.TestCase` that is not
+        an `IsolatedAsyncioTestCase`: unittest calls its methods without awaiting."""
+        for cls in (cid, *self.resolver.subclasses(cid)):
+            bases = [b for b in self.resolver.mro(cls) if ":" not in b]
+            if any(b.startswith("unittest.") and b.endswith("IsolatedAsyncioTestCase") for b in bases):
+                continue
+            if any(b.startswith("unittest.") and b.endswith("TestCase") for b in bases):
+                return True
+        return False
+
     def _third_party_base(self, fid: str) -> str | None:
         module, _ = split_id(fid)
         fn = self.fn(fid)
@@ -97,6 +112,13 @@ class SafetyRules:
             owner, _, attr = entry.rpartition(".")
             if owner == "builtins" and hasattr(builtins, attr):
                 if hasattr(getattr(builtins, attr), name):
+                    return entry
+                continue
+            stdlib_class = _stdlib_class(entry)
+            if stdlib_class is not None:
+                # The standard library is the tool's own, not the user's code: a
+                # method it does not define is no override.
+                if hasattr(stdlib_class, name):
                     return entry
                 continue
             if entry in PROTOCOLS.marker_bases and not hasattr(object, name):
@@ -150,6 +172,25 @@ class SafetyRules:
             )
             self.existing.add(wrapper)
 
+    def second_tier(self, site) -> str | None:
+        """What the type engine (pyrefly) says `local.method()` at `site` calls: a
+        project method's id, "" for an object that is no project class, None when
+        it does not know either."""
+        if len(site.path) != 2:
+            return None
+        module, qualname = split_id(site.caller)
+        rel = self.rel_of.get(module)
+        engine = self.project.type_engine
+        text = engine.local_types(rel, qualname).get(site.path[0]) if rel else None
+        if engine.unavailable and engine.unavailable not in self.notes:
+            self.notes.append(f"{engine.unavailable}: receivers the index cannot type stay unknown (pip install 'asyncmigrate[types]')")
+        value = self.resolver.named_type(module, text) if text else None
+        if value is None:
+            return None
+        if value.kind == "instance":
+            return self.resolver.method_in_mro(value.name, site.path[-1]) or ""
+        return ""
+
     def _forwarder(self, decorator: str) -> tuple[str, records.CallRecord] | None:
         fn = self.fn(decorator)
         if fn is None or not fn["params"]:
@@ -175,7 +216,7 @@ class SafetyRules:
         for fid in converted:
             fn = self.fn(fid)
             if fn["owner"]:
-                owners[join_id(split_id(fid)[0], fn["owner"])].add(fn["name"])
+                owners[join_id(split_id(fid)[0], fn["owner"])].add(fid)
                 names[fn["name"]].add(fid)
         called = {(s.caller, s.line) for s in self.graph.sites() if s.path[:2] == ("getattr", "()")}
         for site in self.graph.sites():
@@ -190,11 +231,10 @@ class SafetyRules:
                     for cls in [target.name, *self.resolver.subclasses(target.name)]:
                         for base in self.resolver.mro(cls):
                             hit |= owners.get(base, set())
-                    if hit:
-                        self.report(
-                            site.caller,
-                            site.line,
-                            f"getattr dispatch on `{target.name}` may reach converted methods ({', '.join(sorted(hit))}): the result would need an await; rewrite by hand",
+                    for method in sorted(hit):
+                        self.conflict(
+                            method, site.caller, site.line,
+                            f"`{site.caller}` calls it through getattr on `{target.name}`",
                         )
             elif (
                 site.callee is None
@@ -203,9 +243,31 @@ class SafetyRules:
                 and not site.awaited
                 and "()" not in site.path[-1:]
             ):
-                if site.caller in converted or self.in_targets(site.caller):
-                    self.report(
-                        site.caller,
-                        site.line,
-                        f"`{'.'.join(site.path)}()`: receiver type unknown; if it is {' or '.join(sorted(names[site.path[-1]]))}, it must be awaited",
+                if (site.caller, site.line, site.column) in self.typed:
+                    continue
+                # Any caller in the project, under PATH or not: an un-awaited call of a
+                # converted method is broken wherever it is.
+                typed = self.second_tier(site)
+                if typed is not None:
+                    if typed:  # a project method: the next round awaits it
+                        self.retyped[(site.caller, site.line, site.column)] = typed
+                    continue
+                for method in sorted(names[site.path[-1]]):
+                    self.conflict(
+                        method, site.caller, site.line,
+                        f"`{site.caller}` calls `{'.'.join(site.path)}()`, whose receiver may be it (its type is unknown)",
                     )
+
+
+def _stdlib_class(qualified: str) -> type | None:
+    """The standard-library class `qualified` names (`unittest.TestCase`), or None.
+    Only the standard library is looked at this way: it is the tool's own, never
+    the project's or a third party's."""
+    module_name, _, attr = qualified.rpartition(".")
+    if not module_name or module_name.split(".")[0] not in sys.stdlib_module_names:
+        return None
+    try:
+        value = getattr(importlib.import_module(module_name), attr, None)
+    except Exception:  # a platform module that does not import here
+        return None
+    return value if isinstance(value, type) else None

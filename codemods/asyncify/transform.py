@@ -18,7 +18,7 @@ from libcst.metadata import PositionProvider
 from asyncmigrate.index.refpath import cst_ref_path
 from asyncmigrate.index.values import nested_qualname
 
-from .bridge import bridge_call
+from .bridge import bridge_call, unbridged_call
 from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -49,6 +49,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         self.scopes: list[str] = []
         self.defs: list[DefEdit | None] = []
         self.generator_exps = 0
+        self._outermost_for: set[int] = set()
         self.applied: set[str] = set()
         self.notes: list[tuple[int, str]] = []
 
@@ -148,6 +149,17 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
         self.generator_exps += 1
+        self._outermost_for.add(id(node.for_in))
+
+    # The outermost iterable of a generator expression runs in the enclosing scope:
+    # an await there does not make the expression an async generator.
+    def visit_CompFor_iter(self, node: cst.CompFor) -> None:
+        if id(node) in self._outermost_for:
+            self.generator_exps -= 1
+
+    def leave_CompFor_iter(self, node: cst.CompFor) -> None:
+        if id(node) in self._outermost_for:
+            self.generator_exps += 1
 
     def leave_GeneratorExp(
         self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
@@ -190,6 +202,8 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
             return cst.Await(cst.Call(func=_dotted("asyncio.to_thread"), args=args))
         if edit.kind == "bridge":
             return bridge_call(self.context, edit.detail, updated_node)
+        if edit.kind == "unbridge":
+            return unbridged_call(self.context, edit.detail, updated_node)
         return updated_node
 
     def _drop_import(self, func: cst.BaseExpression, origin: str) -> None:
