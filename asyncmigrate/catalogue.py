@@ -357,6 +357,8 @@ class Bridge(NamedTuple):
     wraps: str
     #: "name": `from module import function`; "module": `import module`
     imports: str
+    #: the distribution code using it must depend on ("" for the standard library)
+    package: str = ""
 
 
 STATE = StateKnowledge(_load("state.toml"))

@@ -175,3 +175,56 @@ def test_a_result_the_check_finds_broken_is_not_written_unless_allowed(project_c
     else:
         assert _tree(root) == before
         assert "Nothing was written." in result.stderr
+
+
+# -- higher-order code, a generic pool and unittest tests, on real sockets ----------
+
+
+@pytest.fixture
+def loopback_server():
+    """A memcached-style server on 127.0.0.1 (the fixture's own test handler)."""
+    import socketserver
+    import threading
+
+    source = CASES / "wire" / "input"
+    sys.path[:0] = [str(source), str(source / "tests")]
+    try:
+        from test_client import Handler
+    finally:
+        del sys.path[:2]
+        for name in [m for m in sys.modules if m == "test_client" or m.split(".")[0] == "wire"]:
+            del sys.modules[name]  # the copies under test import their own
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.store = {}
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_socket_client_converts_whole_and_still_talks_to_a_real_server(project_copy, loopback_server):
+    """Seeded at its socket leaf (`_recv`, offloaded to a thread): the reader picked
+    into a local (`reader = partial(_readsegment, ...)` or `_readline`) converts with
+    both functions and its call is awaited; the pooled client, whose `client` only
+    pyrefly can type (a `Generic[T]` pool), awaits too; the unittest test methods stay
+    sync and bridge. Before and after, the demo and the tests talk to a real server."""
+    from asyncmigrate.typeengine import pyrefly_command
+
+    if pyrefly_command() is None:
+        pytest.skip("needs pyrefly (the `types` extra): the pool's clients are typed by it")
+    root = project_copy("asyncify_closed/wire/input")
+    demo = ("-m", "wire.demo", str(loopback_server))
+    before = _python(*demo, cwd=root)
+    assert (before.returncode, before.stdout) == (0, "True hello None\n"), before.stderr
+
+    result = asyncify(".", "--seed", "wire.protocol:_recv", "--offload", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "0 item(s) left for a human" in result.stderr
+    assert "The converted code needs: asgiref (the sync bridge)." in result.stderr
+    assert _tree(root) == _tree(CASES / "wire" / "expected")
+    assert asyncify(".", "--seed", "wire.protocol:_recv", "--offload", "--check", cwd=root).returncode == 0
+
+    after = _python(*demo, cwd=root)
+    assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, "")
+    tests = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr

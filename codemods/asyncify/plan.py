@@ -84,6 +84,8 @@ class AsyncifyPlan:
     profiled: bool = False
     #: what the run says once (a missing type engine)
     notes: list[str] = field(default_factory=list)
+    #: distributions the converted code needs ("asgiref (the sync bridge)")
+    requirements: list[str] = field(default_factory=list)
 
     @property
     def converted(self) -> int:
@@ -812,7 +814,21 @@ class Planner(SafetyRules):
             edges,
             {n: sorted(v) for n, v in temporary.items()},
             awaited_sites=awaited,
+            requirements=self._requirements(files, bridges),
         )
+
+    def _requirements(self, files: dict[str, FileEdits], bridges: list) -> list[str]:
+        """The distributions the converted code needs at run time or in its tests."""
+        needed = set()
+        package = BRIDGES[self.options.bridge].package
+        if bridges and package:
+            needed.add(f"{package} (the sync bridge)")
+        markers = {e.marker for fe in files.values() for e in fe.defs.values() if e.marker}
+        if any(e.async_fixture for fe in files.values() for e in fe.defs.values()) or "asyncio" in markers:
+            needed.add("pytest-asyncio (the converted tests)")
+        if "anyio" in markers:
+            needed.add("anyio (the converted tests)")
+        return sorted(needed)
 
     def _why_sync(self, fid: str) -> str:
         if split_id(fid)[1] == MODULE_SCOPE:

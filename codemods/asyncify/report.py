@@ -21,6 +21,8 @@ def summary(plan: AsyncifyPlan, items: Iterable[Item], files_changed: int, verb:
         f"{plan.awaited_sites} call site(s) awaited, {len(plan.bridges)} bridge(s) inserted, "
         f"{len(items)} item(s) left for a human."
     ]
+    if plan.requirements and files_changed:
+        lines.append(f"The converted code needs: {', '.join(plan.requirements)}.")
     lines += [f"note: {note}" for note in plan.notes]
     if items:
         lines.append("Left for a human:")
@@ -79,6 +81,7 @@ def plan_data(plan: AsyncifyPlan) -> dict:
         "functions": plan.converted,
         "call_sites": plan.awaited_sites,
         "bridges": len(plan.bridges),
+        "requirements": plan.requirements,
         "left_for_human": [
             {"path": i.path, "line": i.line, "reason": i.reason} for i in sorted(set(plan.items))
         ],
