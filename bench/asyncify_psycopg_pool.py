@@ -47,9 +47,8 @@ def metrics(path: Path) -> dict[str, dict]:
                 walk(child, prefix + [child.name])
             elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = _RENAMES.get(child.name, child.name)
-                qualname = ".".join(prefix + [name]).replace(
-                    "AsyncConnectionPool", "ConnectionPool"
-                )
+                # the async twins' classes are the sync names with an Async prefix
+                qualname = ".".join([p.removeprefix("Async") for p in prefix] + [name])
                 m = {
                     "async def": isinstance(child, ast.AsyncFunctionDef),
                     "await": 0,
@@ -72,6 +71,29 @@ def metrics(path: Path) -> dict[str, dict]:
     return out
 
 
+#: sync module -> the library's own async twin (psycopg_pool generates the former)
+PAIRS = [("pool.py", "pool_async.py"), ("null_pool.py", "null_pool_async.py"), ("sched.py", "sched_async.py")]
+
+
+def report(name: str, before: dict, ours: dict, theirs: dict) -> None:
+    """Per-marker recall and precision of the markers asyncify added (a marker the
+    sync file already had is neither)."""
+    common = sorted(set(ours) & set(theirs))
+    print(f"== {name}")
+    for kind in ("async def", "await", "async with", "async for"):
+        def count(side: dict, q: str) -> int:
+            return int(side[q][kind]) - int(before.get(q, {}).get(kind, 0))
+        want = sum(max(0, count(theirs, q)) for q in common)
+        added = sum(max(0, count(ours, q)) for q in common)
+        got = sum(min(max(0, count(ours, q)), max(0, count(theirs, q))) for q in common)
+        recall = got / want if want else 1.0
+        precision = got / added if added else 1.0
+        print(f"  {kind}: matched {got} of {want} (recall {recall:.2f}); added {added} (precision {precision:.2f})")
+        if kind == "async def":
+            missed = [q for q in common if count(theirs, q) > 0 and count(ours, q) <= 0]
+            print(f"    missed: {', '.join(missed) or '-'}")
+
+
 def main() -> None:
     spec = f"psycopg-pool=={sys.argv[1]}" if len(sys.argv) > 1 else "psycopg-pool"
     tmp = Path(tempfile.mkdtemp(prefix="asyncify-psycopg-pool-"))
@@ -85,29 +107,16 @@ def main() -> None:
         zipfile.ZipFile(wheel).extractall(work)
         shutil.rmtree(next(work.glob("*.dist-info")))
         (work / "pyproject.toml").write_text('[project]\nname = "pp"\n')
-        original = work / "psycopg_pool" / "pool_async.py"
-        args = [sys.executable, "-m", "codemods.asyncify", "psycopg_pool/pool.py", "--no-cache"]
+        args = [sys.executable, "-m", "codemods.asyncify", *(f"psycopg_pool/{sync}" for sync, _ in PAIRS), "--no-cache"]
         for seed in SEEDS:
             args += ["--seed", seed]
+        before = {sync: metrics(work / "psycopg_pool" / sync) for sync, _ in PAIRS}
         run = subprocess.run(
             args, cwd=work, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)}
         )
         print(run.stderr)
-        ours, theirs = metrics(work / "psycopg_pool" / "pool.py"), metrics(original)
-        common = sorted(set(ours) & set(theirs))
-        for kind in ("async def", "await", "async with", "async for"):
-            if kind == "async def":
-                want = [q for q in common if theirs[q][kind]]
-                got = [q for q in want if ours[q][kind]]
-                extra = [q for q in common if ours[q][kind] and not theirs[q][kind]]
-                print(f"async def: matched {len(got)} of {len(want)}; extra {len(extra)}")
-                print(f"  missed: {', '.join(q for q in want if q not in got)}")
-            else:
-                got = sum(min(ours[q][kind], theirs[q][kind]) for q in common)
-                extra = sum(max(0, ours[q][kind] - theirs[q][kind]) for q in common)
-                print(
-                    f"{kind}: matched {got} of {sum(theirs[q][kind] for q in common)}; extra {extra}"
-                )
+        for sync, twin in PAIRS:
+            report(sync, before[sync], metrics(work / "psycopg_pool" / sync), metrics(work / "psycopg_pool" / twin))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -374,7 +374,10 @@ class ModuleSummarizer(ast.NodeVisitor):
             self._bind(node.name, None)
         elif not self._scopes:
             self.global_names.add(node.name)
-        bases = [p for p in (ast_ref_path(b) for b in node.bases) if p]
+        # A generic base (`Base[Conn]`, `Generic[T]`) is its class.
+        bases = [
+            p for p in (ast_ref_path(b.value if isinstance(b, ast.Subscript) else b) for b in node.bases) if p
+        ]
         self.classes[qualname] = {
             "qualname": qualname,
             "name": node.name,

@@ -46,6 +46,8 @@ class Ban(NamedTuple):
     reason: str
     #: a caller it leaves broken may run inside the event loop (so it may too)
     in_loop: bool = True
+    #: that caller (its own ban, if any, is why this one is needed)
+    caller: str = ""
 
 
 @dataclass
@@ -162,7 +164,7 @@ class Planner(SafetyRules):
     def bans(self, reached: set[str]) -> dict[str, "Ban"]:
         """This round's conflicts as bans for the next."""
         return {
-            callee: Ban(why, in_loop or caller in reached)
+            callee: Ban(why, in_loop or caller in reached, caller)
             for callee, (why, caller, in_loop) in self.conflicts.items()
         }
 
@@ -493,7 +495,15 @@ class Planner(SafetyRules):
     def _blocked(self, fid: str) -> tuple[str, int | None] | None:
         if fid not in self.banned:
             return None
-        return (f"`{fid}` would become async, but code that must stay as it is calls it: {self.banned[fid].reason}", None)
+        reasons, seen, current = [], {fid}, self.banned[fid]
+        while True:  # follow the chain to the caller that started it
+            reasons.append(current.reason)
+            if current.caller in seen or current.caller not in self.banned:
+                break
+            seen.add(current.caller)
+            current = self.banned[current.caller]
+        chain = "; which is kept sync because ".join(reasons)
+        return (f"`{fid}` would become async, but code that must stay as it is calls it: {chain}", None)
 
     def _group(self, fid: str) -> set[str]:
         """Functions that must change together: method families and protocol pairs."""
