@@ -772,3 +772,59 @@ def test_code_that_was_already_async_keeps_its_coroutine_handling(tmp_path):
             return await asyncio.gather(*coros)
     """
     )
+
+
+def test_items_of_annotated_containers_are_typed(tmp_path):
+    """`Deque[Waiter]` on an attribute and `list[Waiter]` on a parameter: iterating
+    gives Waiters, so their converted method is awaited (and not guessed elsewhere)."""
+    write(tmp_path, {"m.py": """
+        import collections
+        import time
+        from typing import Deque
+
+
+        class Waiter:
+            def fail(self):
+                time.sleep(0)
+
+
+        class Pool:
+            def __init__(self):
+                self._waiting: Deque[Waiter] = collections.deque()
+
+            def close(self):
+                for pos in self._waiting:
+                    pos.fail()
+
+
+        def each(waiters: list[Waiter]):
+            for w in waiters:
+                w.fail()
+    """})
+    result = asyncify(tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert read(tmp_path, "m.py") == dedent("""
+        import collections
+        from typing import Deque
+        import asyncio
+
+
+        class Waiter:
+            async def fail(self):
+                await asyncio.sleep(0)
+
+
+        class Pool:
+            def __init__(self):
+                self._waiting: Deque[Waiter] = collections.deque()
+
+            async def close(self):
+                for pos in self._waiting:
+                    await pos.fail()
+
+
+        async def each(waiters: list[Waiter]):
+            for w in waiters:
+                await w.fail()
+    """)
+    assert "0 item(s) left for a human" in result.stderr

@@ -86,7 +86,7 @@ def test_bridges_are_defined_once():
     assert tuple(BRIDGES) == ("asgiref", "asyncio")
     assert bridge.BRIDGES is BRIDGES and config.BRIDGES is BRIDGES
     assert dict(_toml("async_apis.toml")["bridges"]["asyncio"]) == {
-        "function": "asyncio.run", "wraps": "call", "imports": "module"
+        "function": "asyncio.run", "wraps": "call", "imports": "module", "package": ""
     }
 
 

@@ -383,6 +383,14 @@ class Resolver:
     def _item_of(self, module: str, scope: str | None, iterable: list[Any], depth: int) -> Value | None:
         """An item of iterating over `iterable` (a type expression): what a project
         generator yields, called directly or as a class's `__iter__`."""
+        if iterable[0] == "inst" and len(iterable) > 2:  # `list[Conn]`: a Conn
+            return self.instance_of(self.value_of(module, scope, iterable[2].split("."), depth + 1))
+        if iterable[0] == "ref":
+            found = self._texpr_of(module, scope, tuple(iterable[1]))
+            if found is not None and found[2] != iterable:
+                item = self._item_of(*found, depth + 1)
+                if item is not None:
+                    return item
         generator = None
         if iterable[0] == "call":
             callee = self.value_of(module, scope, iterable[1], depth + 1)
@@ -397,6 +405,30 @@ class Resolver:
             return None
         gen_module, qualname = split_id(generator)
         return self.eval_type(gen_module, qualname, fn["yields"], depth + 1)
+
+    def _texpr_of(
+        self, module: str, scope: str | None, path: tuple[str, ...]
+    ) -> tuple[str, str | None, list[Any]] | None:
+        """How `name` or `self.attr` got its value, as a type expression, with the
+        module and scope to read it in: what iterating over it needs beyond its
+        class (the items of `list[Conn]`)."""
+        summary = self.index.module(module)
+        fn = summary["functions"].get(scope) if summary and scope else None
+        if fn is None:
+            return None
+        if len(path) == 1:
+            for param in fn["params"]:
+                if param["name"] == path[0] and param.get("items"):
+                    return module, fn["parent"], ["inst", param["annotation"], param["items"]]
+            if path[0] in fn["locals"]:
+                return module, scope, fn["locals"][path[0]]
+            return None
+        if len(path) == 2 and fn["owner"] and fn["params"] and fn["params"][0]["name"] == path[0]:
+            for entry in self.mro(join_id(module, fn["owner"])):
+                cls = self.class_(entry) if ":" in entry else None
+                if cls is not None and cls["attrs"].get(path[1]):
+                    return split_id(entry)[0], None, cls["attrs"][path[1]]
+        return None
 
     def _entered(self, value: Value | None, depth: int) -> Value | None:
         """The `as` target of `with value:` (what __enter__/__aenter__ returns)."""

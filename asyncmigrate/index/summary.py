@@ -14,8 +14,8 @@ A *type expression* says how a variable got its value:
 `["builtin", name]` (a display or literal: `[]` is a `list`), `["either", texpr,
 texpr]` (a conditional expression), `["iter", texpr]` (an item of iterating over
 it; a generator's `yields` says what its items are),
-`["call", path, literals?]` (the result of calling path), `["inst", dotted]` (an
-instance of an annotated type), `["ref", path]` (the same value as path), `["enter",
+`["call", path, literals?]` (the result of calling path), `["inst", dotted, items?]` (an
+instance of an annotated type; `items`: the class of its items, for `list[Conn]`), `["ref", path]` (the same value as path), `["enter",
 path, literals?]` (bound by `with path() as x`), `["alias", qualified]` (a function-local import), `["narrow",
 declared, call]` (an annotated attribute also assigned a constructor call).
 `literals` are the call's string arguments that read as a file mode (`{"1": "rb"}`,
@@ -90,6 +90,58 @@ def annotation_name(node: ast.AST | None) -> str | None:
     if path and "()" not in path:
         return ".".join(path)
     return None
+
+
+#: generic containers whose first type argument is what iterating over them gives
+_ITERABLES = {
+    "list", "List", "Sequence", "MutableSequence", "Iterable", "Iterator", "Collection",
+    "Deque", "deque", "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet",
+    "Generator", "Reversible", "tuple", "Tuple",
+}
+
+
+def annotation_items(node: ast.AST | None) -> str | None:
+    """The class of the items of a container annotation (`list[Conn]`,
+    `Deque[Waiter]`, `tuple[Conn, ...]`, `Iterator[Row]`), through Optional."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [s for s in (node.left, node.right) if not _is_none(s)]
+        return annotation_items(sides[0]) if len(sides) == 1 else None
+    if not isinstance(node, ast.Subscript):
+        return None
+    outer = ast_ref_path(node.value) or [""]
+    inner = node.slice
+    if outer[-1] == "Optional":
+        return annotation_items(inner)
+    if outer[-1] not in _ITERABLES:
+        return None
+    if isinstance(inner, ast.Tuple):
+        is_variadic = len(inner.elts) == 2 and isinstance(inner.elts[1], ast.Constant) and inner.elts[1].value is Ellipsis
+        if outer[-1].lower() == "tuple" and not is_variadic:
+            return None  # a fixed tuple's items differ
+        inner = inner.elts[0]
+    return annotation_name(inner)
+
+
+def _annotated(node: ast.AST | None) -> list[Any] | None:
+    """`["inst", class]`, or `["inst", class, items]` for a container annotation."""
+    name = annotation_name(node)
+    if name is None:
+        return None
+    items = annotation_items(node)
+    return ["inst", name, items] if items else ["inst", name]
+
+
+def _param(arg: ast.arg, kind: str) -> dict[str, Any]:
+    param = {"name": arg.arg, "annotation": annotation_name(arg.annotation), "kind": kind}
+    items = annotation_items(arg.annotation)
+    if items:
+        param["items"] = items  # what iterating over it gives
+    return param
 
 
 def _is_none(node: ast.AST) -> bool:
@@ -288,7 +340,7 @@ class ModuleSummarizer(ast.NodeVisitor):
             if texpr[0] == "ref" and len(texpr[1]) == 1:
                 for param in summary["params"]:
                     if param["name"] == texpr[1][0] and param["annotation"]:
-                        texpr = ["inst", param["annotation"]]
+                        texpr = ["inst", param["annotation"], *([param["items"]] if param.get("items") else [])]
                         break
                 else:
                     local = fn.types.get(texpr[1][0])
@@ -421,13 +473,13 @@ class ModuleSummarizer(ast.NodeVisitor):
         params = []
         for arg in (*args.posonlyargs, *args.args):
             params.append(
-                {"name": arg.arg, "annotation": annotation_name(arg.annotation), "kind": "pos"}
+                _param(arg, "pos")
             )
         if args.vararg:
             params.append({"name": args.vararg.arg, "annotation": None, "kind": "*"})
         for arg in args.kwonlyargs:
             params.append(
-                {"name": arg.arg, "annotation": annotation_name(arg.annotation), "kind": "kw"}
+                _param(arg, "kw")
             )
         if args.kwarg:
             params.append({"name": args.kwarg.arg, "annotation": None, "kind": "**"})
@@ -549,8 +601,9 @@ class ModuleSummarizer(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.visit(node.value)
-        ann = annotation_name(node.annotation)
-        texpr = ["inst", ann] if ann else (type_expr(node.value) if node.value else None)
+        annotated = _annotated(node.annotation)
+        ann = annotated[1] if annotated else None
+        texpr = annotated or (type_expr(node.value) if node.value else None)
         if isinstance(node.target, ast.Attribute):
             self.visit(node.target)
             self._bind_attribute(node.target, texpr, annotated=ann is not None)
