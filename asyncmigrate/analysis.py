@@ -47,7 +47,7 @@ class Project:
         self.blocking_catalogue = BlockingCatalogue(
             self.catalogue.normalize, config.blocking_calls
         )
-        self.resolver = Resolver(index, self.catalogue)
+        self.resolver = Resolver(index, self.catalogue, config.types)
         #: the project whose whole-project analyses this one uses (itself, or the
         #: project a `for_source` view was made from)
         self.base: Project = self
@@ -89,7 +89,7 @@ class Project:
             return self, indexed["name"]
         view = copy.copy(self)
         view.index = self.index.overlaid(rel, names, source)
-        view.resolver = Resolver(view.index, self.catalogue)
+        view.resolver = Resolver(view.index, self.catalogue, self.config.types)
         return view, view.index.by_path[rel]["name"]
 
     @property

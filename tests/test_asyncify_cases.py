@@ -828,3 +828,78 @@ def test_items_of_annotated_containers_are_typed(tmp_path):
                 await w.fail()
     """)
     assert "0 item(s) left for a human" in result.stderr
+
+
+def test_types_declared_in_configuration_type_what_the_code_does_not_say(tmp_path):
+    """An untyped constructor argument stored on `self` (a list of clients) and a
+    local: without `types` the calls on them keep `Client.get` sync; with it they
+    are awaited."""
+    source = {
+        "m.py": """
+        import time
+
+
+        class Client:
+            def get(self, key):
+                time.sleep(0)
+                return key
+
+
+        class Fallback:
+            def __init__(self, caches):
+                self.caches = caches
+
+            def get(self, key):
+                for cache in self.caches:
+                    return cache.get(key)
+
+
+        def first(factory, key):
+            client = factory()
+            return client.get(key)
+    """
+    }
+    write(tmp_path, source)
+    untyped = asyncify(tmp_path, "--diff")
+    assert untyped.stdout == ""
+    assert "left sync: `m:Client.get` would become async" in untyped.stderr
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'case'\n\n[tool.asyncmigrate]\n"
+        'types = { "m:Fallback.caches" = "list[m:Client]", "m:first.client" = "m:Client" }\n'
+    )
+    typed = asyncify(tmp_path)
+    assert typed.exit_code == 0, typed.stderr
+    assert read(tmp_path, "m.py") == dedent("""
+        import asyncio
+
+
+        class Client:
+            async def get(self, key):
+                await asyncio.sleep(0)
+                return key
+
+
+        class Fallback:
+            def __init__(self, caches):
+                self.caches = caches
+
+            async def get(self, key):
+                for cache in self.caches:
+                    return await cache.get(key)
+
+
+        async def first(factory, key):
+            client = factory()
+            return await client.get(key)
+    """)
+    assert "0 item(s) left for a human" in typed.stderr
+
+
+def test_a_malformed_declared_type_is_a_configuration_error(tmp_path):
+    write(tmp_path, {"m.py": "x = 1\n"})
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'case'\n\n[tool.asyncmigrate]\ntypes = { \"m:f.x\" = \"list[m:C\" }\n"
+    )
+    result = asyncify(tmp_path)
+    assert result.exit_code == 2
+    assert "`types`: 'm:f.x' = 'list[m:C': expected" in result.stderr

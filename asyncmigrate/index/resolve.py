@@ -17,15 +17,21 @@ from typing import Any, Iterable
 
 from ..catalogue import AsyncApiCatalogue
 from .store import ProjectIndex
+from ..config import DECLARED_TYPE
 from .values import Value, join_id, split_id
 
 _MAX_DEPTH = 24
 
 
 class Resolver:
-    def __init__(self, index: ProjectIndex, catalogue: AsyncApiCatalogue):
+    def __init__(
+        self, index: ProjectIndex, catalogue: AsyncApiCatalogue, declared: dict[str, str] | None = None
+    ):
         self.index = index
         self.catalogue = catalogue
+        #: the `types` configuration: what the code does not say, declared by the user
+        #: (`mod:Cls.attr` / `mod:func.local` -> `mod:Cls`, dotted, or `list[mod:Cls]`)
+        self.declared = dict(declared or {})
         self._value_cache: dict[tuple[str, str | None, tuple[str, ...]], Value | None] = {}
         self._mro_cache: dict[str, list[str]] = {}
         self._subclasses: dict[str, set[str]] | None = None
@@ -142,6 +148,9 @@ class Resolver:
                         self.value_of(module, fn["parent"], param["annotation"].split("."), depth + 1)
                     )
                 return None
+            declared = self.declared.get(join_id(module, f"{fn['qualname']}.{name}"))
+            if declared is not None:
+                return self._declared_instance(declared)
             if name in fn["locals"]:
                 return self.eval_type(module, fn["qualname"], fn["locals"][name], depth + 1)
             nested = f"{fn['qualname']}.{name}"
@@ -258,6 +267,9 @@ class Resolver:
             nested = f"{cls['qualname']}.{name}"
             if nested in self.index.module(module)["classes"]:
                 return Value("class", join_id(module, nested))
+            declared = self.declared.get(f"{entry}.{name}")
+            if declared is not None:
+                return self._declared_instance(declared)
             if name in cls["attrs"]:
                 texpr = cls["attrs"][name]
                 return self.eval_type(module, None, texpr, depth + 1) if texpr else None
@@ -365,6 +377,19 @@ class Resolver:
         }
         return Value("instance", found.pop()) if len(found) == 1 else None
 
+    def _declared_instance(self, declared: str) -> Value | None:
+        """The value a `types` entry declares: an instance of its class, or of its
+        container (whose items `_texpr_of` gives)."""
+        match = DECLARED_TYPE.fullmatch(declared)
+        if match is None:
+            return None
+        if match["container"]:
+            return Value("external_instance", f"builtins.{match['container']}")
+        name = match["cls"]
+        if ":" in name:
+            return Value("instance", name) if self.class_(name) is not None else None
+        return self.instance_of(self.qualified_value(name))
+
     def _common(self, a: Value | None, b: Value | None) -> Value | None:
         """One type for a value that is `a` or `b`: the same, or the nearest project
         base class of both (a method call then dispatches over the family, which
@@ -384,6 +409,8 @@ class Resolver:
         """An item of iterating over `iterable` (a type expression): what a project
         generator yields, called directly or as a class's `__iter__`."""
         if iterable[0] == "inst" and len(iterable) > 2:  # `list[Conn]`: a Conn
+            if ":" in iterable[2]:  # declared in `types` as a class id
+                return self._declared_instance(iterable[2])
             return self.instance_of(self.value_of(module, scope, iterable[2].split("."), depth + 1))
         if iterable[0] == "ref":
             found = self._texpr_of(module, scope, tuple(iterable[1]))
@@ -416,6 +443,13 @@ class Resolver:
         fn = summary["functions"].get(scope) if summary and scope else None
         if fn is None:
             return None
+        keys = [join_id(module, f"{scope}.{path[0]}")] if len(path) == 1 else []
+        if len(path) == 2 and fn["owner"]:
+            keys += [f"{entry}.{path[1]}" for entry in self.mro(join_id(module, fn["owner"]))]
+        for key in keys:
+            match = DECLARED_TYPE.fullmatch(self.declared.get(key, ""))
+            if match is not None and match["container"]:
+                return module, None, ["inst", match["container"], match["items"]]
         if len(path) == 1:
             for param in fn["params"]:
                 if param["name"] == path[0] and param.get("items"):
