@@ -103,3 +103,33 @@ def drop_working_directory(home: str) -> None:
 
 def _same(a: str, b: str) -> bool:
     return os.path.normcase(os.path.abspath(a or os.curdir)) == os.path.normcase(os.path.abspath(b))
+
+
+def hold_interrupts():
+    """Hold Ctrl-C back while a command's modules load, and return the function
+    that lets it through again. A SIGINT that lands while LibCST builds its node
+    classes surfaces as a RuntimeError from `type.__new__`, with a traceback; held
+    back, it reaches the command, which exits 130 for it."""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # Windows
+        return lambda: None
+    previous = mask(signal.SIG_BLOCK, {signal.SIGINT})
+    return lambda: mask(signal.SIG_SETMASK, previous)
+
+
+def run(entry: str, release) -> None:
+    """Run command `module:function` for a `__main__`: load it, `release` the held
+    interrupts, call it; Ctrl-C is one line and exit 130."""
+    import importlib
+
+    module, _, name = entry.partition(":")
+    main = getattr(importlib.import_module(module), name)
+    from asyncmigrate.errors import interrupted
+
+    try:
+        release()
+        main()
+    except KeyboardInterrupt:
+        interrupted()

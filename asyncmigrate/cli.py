@@ -13,6 +13,7 @@ import importlib
 import click
 
 from . import __version__
+from .errors import interrupted
 
 #: subcommand -> "module:attr" of its click command
 COMMANDS = {
@@ -45,6 +46,13 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
         return command
+
+    def invoke(self, ctx: click.Context):
+        # click turns Ctrl-C into "Aborted!" and exit 1, which reads as "findings".
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted()
 
 
 @click.group(

@@ -79,6 +79,9 @@ class Config:
     target_version: str | None = None
     #: name globs of functions that run only at start-up (added to naming.toml's)
     startup_functions: list[str] = field(default_factory=list)
+    #: declared types the code does not say: `mod:Cls.attr` or `mod:func.local` ->
+    #: `mod:Cls`, `pkg.mod.Cls` or `list[mod:Cls]`
+    types: dict[str, str] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
     #: skip what .gitignore files (and .git/info/exclude) ignore
@@ -160,6 +163,7 @@ _KEYS = {
     "per-file-ignores",
     "target-version",
     "startup-functions",
+    "types",
 }
 
 
@@ -171,6 +175,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read configuration {path}: {e.strerror}") from e
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: invalid TOML: {e}") from e
+    except UnicodeDecodeError as e:  # TOML is UTF-8 only
+        raise UsageError(f"{path}: invalid TOML: not UTF-8 ({e.reason} at byte {e.start})") from e
 
 
 def config_table(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, Any] | None:
@@ -179,7 +185,10 @@ def config_table(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, 
     A pyproject.toml keeps it under `[tool.asyncmigrate]`; a file named with
     `--config` may also be a bare table (an `asyncmigrate.toml`).
     """
-    table = data.get("tool", {}).get("asyncmigrate")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError(f"{path}: `tool` must be a table")
+    table = tool.get("asyncmigrate")
     if table is None and explicit and "tool" not in data:
         table = data
     if table is not None and not isinstance(table, dict):
@@ -243,6 +252,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.target_version = _choice(key, value, TARGET_VERSIONS, path)
         elif key == "startup-functions":
             config.startup_functions = _string_list(key, value, path)
+        elif key == "types":
+            config.types = _declared_types(value, path)
     check_gather_style(config, path)
     return config
 
@@ -270,6 +281,22 @@ def _per_file_ignores(value: Any, source: Path) -> dict[str, list[str]]:
     if not isinstance(value, dict):
         raise UsageError(f"{source}: `per-file-ignores` must be a table of \"glob\" = [codes]")
     return {glob: _string_list(f"per-file-ignores.{glob}", codes, source) for glob, codes in value.items()}
+
+
+#: `types` values: a class (`mod:Cls` or dotted), or a container of them (`list[mod:Cls]`)
+DECLARED_TYPE = re.compile(r"(?:(?P<container>\w+)\[(?P<items>[\w.]+(?::[\w.]+)?)\])|(?P<cls>[\w.]+(?::[\w.]+)?)")
+
+
+def _declared_types(value: Any, source: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise UsageError(f"{source}: `types` must be a table of \"module:Qual.name\" = \"type\"")
+    for target, declared in value.items():
+        if ":" not in target or DECLARED_TYPE.fullmatch(declared.strip()) is None:
+            raise UsageError(
+                f"{source}: `types`: {target!r} = {declared!r}: expected \"module:Class.attr\" (or "
+                "\"module:function.local\") = \"module:Class\", \"pkg.module.Class\" or \"list[module:Class]\""
+            )
+    return {target: declared.strip() for target, declared in value.items()}
 
 
 def _requires_python(data: dict[str, Any]) -> str | None:

@@ -6,6 +6,7 @@ like "no findings")."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -29,10 +30,21 @@ def command_errors() -> Iterator[None]:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        interrupted()
     except (SystemExit, click.exceptions.Exit):
         raise
     except Exception:
         click.echo("internal error:\n" + traceback.format_exc(), err=True)
         sys.exit(2)
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line and exit 130 (128 + SIGINT, as shells report it), never a
+    traceback. Also used by the `asyncmigrate` group, for an interrupt that comes
+    while a subcommand's modules are still being imported."""
+    print("interrupted", file=sys.stderr)
+    try:  # a signal still pending (held back during a write) must not kill the exit
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
+    sys.exit(130)

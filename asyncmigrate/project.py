@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class PathFilter:
         `start` itself is not checked (it was named), and neither are the patterns
         that skip it or a directory above it: they would skip everything below.
         Directory symlinks are not followed, so a symlink loop cannot hang the walk.
+        A directory that cannot be listed is reported on stderr, not skipped quietly.
         """
         start_rel = relpath(start, self.top)
         if not self._contains(start_rel):
@@ -109,7 +111,7 @@ class PathFilter:
             yield from outside.walk(start)
             return
         view = self._unmasked_below(start_rel)
-        for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+        for dirpath, dirnames, filenames in os.walk(start, onerror=_report_unlisted, followlinks=False):
             rel_dir = os.path.relpath(dirpath, start).replace(os.sep, "/")
             if rel_dir == ".":
                 rel_dir = start_rel
@@ -222,6 +224,21 @@ class PathFilter:
             own = self._spec(last)
             self._specs[last] = _Patterns(GitIgnoreSpec(moved + (own.spec.patterns if own else [])))
         self._chains = {}
+
+
+#: the directories already reported as unreadable (the index and the lint targets
+#: walk the same tree: one line each)
+_UNLISTED: set[str] = set()
+
+
+def _report_unlisted(error: OSError) -> None:
+    where = str(error.filename)
+    if where not in _UNLISTED:
+        _UNLISTED.add(where)
+        print(
+            f"warning: cannot read directory {where}: {error.strerror or error}; the files in it are not checked",
+            file=sys.stderr,
+        )
 
 
 def _prefixes(rel: str, depth: int) -> list[str]:
@@ -391,7 +408,9 @@ def collect_targets(
                 if on_excluded is not None:
                     on_excluded(path, why)
                 continue
-        if path.is_file() or path.is_symlink():
+        if not path.is_dir() or path.is_symlink():
+            # Anything but a directory is read as a file (a FIFO or a device is then
+            # reported as not a regular file, never skipped without a word).
             candidates: Iterable[Path] = [path]
         else:
             candidates = path_filter.walk(path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from .catalogue import NAMING, STATE
+from .fileio import read_source
 from .index.values import Value, split_id
 
 from .index.refpath import written
@@ -347,7 +348,7 @@ class SharedState:
                 text = source()
             else:
                 try:
-                    text = (self.project.root / rel).read_bytes() if rel else b""
+                    text = read_source(self.project.root / rel) if rel else b""
                 except OSError:
                     text = b""
             self._facts[key] = facts_from_source(text, module, self.project)

@@ -37,6 +37,7 @@ import ast
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .catalogue import NAMING
+from .fileio import read_source
 from .index.store import content_hash
 from .index.values import split_id
 
@@ -272,7 +273,7 @@ def _tree(project: "Project", rel: str | None) -> ast.Module | None:
     if rel is None:
         return None
     try:
-        data = (index.root / rel).read_bytes()
+        data = read_source(index.root / rel)
     except OSError:
         return None
     if content_hash(data) != index.hashes.get(rel):

@@ -88,7 +88,11 @@ def main() -> None:
     files, lines = count(root)
     print(f"corpus: {args.package} ({root}) — {files} files, {lines} lines")
     lint = [sys.executable, "-m", "lint_rules", ".", "--jobs", str(args.jobs), "--format", "json"]
-    shutil.rmtree(root / ".asyncmigrate_cache", ignore_errors=True)
+    from asyncmigrate.index.store import cache_dir  # in the user's cache directory
+
+    cache = cache_dir(root)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
     cold, _ = timed(lint, root)
     warm, _ = timed(lint, root)
     rows = [("asyncmigrate (cold)", cold), ("asyncmigrate (warm cache)", warm)]

@@ -2,12 +2,14 @@
 
 import os
 
-from asyncmigrate._mainguard import drop_working_directory
+from asyncmigrate._mainguard import drop_working_directory, hold_interrupts, run
+
+_release = hold_interrupts()
 
 # As in codemods/asyncify/__main__.py: the project's own packages are never imported.
 drop_working_directory(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 if __name__ == "__main__":
-    from .cli import main
-
-    main()
+    run("lint_rules.cli:main", _release)
+else:
+    _release()

@@ -49,3 +49,6 @@ class Diagnostic:
 PARSE_ERROR = "AM001"
 #: A `# noqa: AM...` that suppresses nothing (Ruff's RUF100); off by default.
 UNUSED_NOQA = "AM002"
+#: An unexpected exception while checking one file (a rule's or LibCST's bug): the
+#: file is reported as not checked, and the run goes on with the others.
+INTERNAL_ERROR = "AM003"

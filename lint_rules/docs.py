@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ALL_RULES
-from .diagnostics import PARSE_ERROR, UNUSED_NOQA
+from .diagnostics import INTERNAL_ERROR, PARSE_ERROR, UNUSED_NOQA
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,36 @@ class UnusedNoqa:
     DEFAULT_ENABLED = False
 
 
-FRAMEWORK_CODES = (ParseError, UnusedNoqa)
+class InternalError:
+    """
+    ## What it does
+    Reports a file that could not be checked because asyncmigrate itself failed on
+    it: a rule or the parser library raised an unexpected exception. The message
+    names the exception and where it was raised.
+
+    ## Why is this bad?
+    The file was not checked, so a gate must not pass as if it had been; the other
+    files are still checked. It is a bug in asyncmigrate, not in your code: please
+    report it, with the file (or a reduced copy) that triggers it.
+
+    ## Example
+    ```python
+    class C:
+    \f\tpass  # a form feed before the indentation once crashed a fix
+    ```
+
+    ## Use instead
+    Nothing to change in your code: report the bug. A `# noqa` cannot silence it,
+    since the rules never finished reading the file.
+
+    ## Fix safety
+    There is no fix.
+    """
+
+    CODE = INTERNAL_ERROR
+
+
+FRAMEWORK_CODES = (ParseError, UnusedNoqa, InternalError)
 
 
 def rule_docs() -> list[RuleDoc]:

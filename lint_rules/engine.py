@@ -11,6 +11,7 @@ Speed comes from doing less, not from doing it cleverly:
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -52,6 +53,20 @@ class FileResult:
 
 def _error(display: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
     return Diagnostic(display, line, column, line, column, PARSE_ERROR, message)
+
+
+def _not_indexed(syntax_error: str) -> str:
+    """AM001 for a statement LibCST reads but this Python's parser does not."""
+    running = ".".join(map(str, sys.version_info[:2]))
+    return (
+        f"statement not analysed: Python {running}, which runs asyncmigrate, cannot parse it "
+        f"({syntax_error}); if it is newer syntax (PEP 695 generics, 3.12 f-strings), run "
+        "asyncmigrate under a Python that has it, or findings in it and through it are missed"
+    )
+
+
+def _order(finding: Finding) -> tuple[int, int, str]:
+    return (finding.diagnostic.line, finding.diagnostic.column, finding.diagnostic.code)
 
 
 class _Replacer(cst.CSTTransformer):
@@ -147,7 +162,7 @@ class FileLinter:
             for line, column, unused in unused_noqa(text, suppressions.used, codes):
                 message = f"unused `noqa` directive: {', '.join(unused)} silences nothing on this line"
                 findings.append(Finding(Diagnostic(display, line, column, line, column, UNUSED_NOQA, message)))
-            findings.sort(key=lambda f: (f.diagnostic.line, f.diagnostic.column, f.diagnostic.code))
+            findings.sort(key=_order)
         return findings, module
 
     def _rule_findings(
@@ -158,9 +173,13 @@ class FileLinter:
         if summary.get("error"):
             line, column = summary.get("error_at", (1, 1))
             return [Finding(_error(display, summary["error"], line, column))], None
+        # Statements the index could not read (syntax newer than this Python) are
+        # reported: the rules see them without the index's facts, so a finding in
+        # them, or through them in another file, may be missing.
+        unindexed = [Finding(_error(display, _not_indexed(why), line)) for line, why in summary.get("partial", ())]
         wanted = [r for r in self.rule_classes if r.wants_file(project, summary, text)]
         if not wanted:
-            return [], None
+            return unindexed, None
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as e:
@@ -175,9 +194,9 @@ class FileLinter:
             rules.append(rule)
         cst.visit_batched(module, [_Visitors(rule) for rule in rules])
         if not any(rule.reporter.found for rule in rules):
-            return [], module
+            return unindexed, module
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        findings = []
+        findings = unindexed
         for rule in rules:
             for node, message, replacement, scope in rule.reporter.found:
                 where = positions[node]
@@ -201,7 +220,7 @@ class FileLinter:
                     edits=_fix_edits(module, fixed_node, fix, where) if self.fix_texts else None,
                 )
                 findings.append(Finding(diagnostic, fixed_node, fix))
-        findings.sort(key=lambda f: (f.diagnostic.line, f.diagnostic.column, f.diagnostic.code))
+        findings.sort(key=_order)
         return findings, module
 
     def lint(self, path: Path, display: str, source: bytes) -> FileResult:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from asyncmigrate import __version__
+from asyncmigrate.fileio import read_source
 
 from .runner import linter_for
 
@@ -32,7 +33,7 @@ class AsyncMigrateChecker:
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         path = Path(self.filename)
         if path.is_file():
-            source = path.read_bytes()
+            source = read_source(path)
         else:  # stdin: flake8 has already decoded it
             path = Path.cwd() / (path.name if path.suffix == ".py" else "stdin.py")
             source = "".join(self.lines).encode("utf-8")

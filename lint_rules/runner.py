@@ -10,17 +10,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.config import Config, check_gather_style, load_config
-from lint_rules.diagnostics import PARSE_ERROR, UNUSED_NOQA, Diagnostic
+from lint_rules.diagnostics import INTERNAL_ERROR, PARSE_ERROR, UNUSED_NOQA, Diagnostic
 from asyncmigrate import fileio
 from asyncmigrate.errors import UsageError
 from asyncmigrate.project import PathFilter, collect_targets, find_root, relpath
+from asyncmigrate.workers import parallel_map
 
 from .engine import FileLinter, FileResult, decode_source
 from .selection import check_codes, check_config, rule_enabled, select_rules
@@ -81,18 +82,34 @@ def _lint_one(job: tuple[Path, Path, str, bool, bytes | None]) -> FileResult:
     linter = _LINTERS[root]
     try:
         if source is None:
-            source = path.read_bytes()
+            source = fileio.read_source(path)
     except OSError as e:
         reason = e.strerror or str(e)
-        diag = Diagnostic(display, 1, 1, 1, 1, PARSE_ERROR, f"cannot read file: {reason}")
-        return FileResult(path, display, [diag])
+        return _file_finding(path, display, PARSE_ERROR, f"cannot read file: {reason}")
     try:
         if fix:
             return linter.fix(path, display, source)
         return linter.lint(path, display, source)
     except RecursionError:
-        diag = Diagnostic(display, 1, 1, 1, 1, PARSE_ERROR, "file is too deeply nested to analyse")
-        return FileResult(path, display, [diag])
+        return _file_finding(path, display, PARSE_ERROR, "file is too deeply nested to analyse")
+    except Exception as e:  # noqa: BLE001 - one file's crash must not end the run
+        return _file_finding(path, display, INTERNAL_ERROR, _internal_error(e))
+
+
+def _file_finding(path: Path, display: str, code: str, message: str) -> FileResult:
+    return FileResult(path, display, [Diagnostic(display, 1, 1, 1, 1, code, message)])
+
+
+def _internal_error(error: Exception) -> str:
+    """AM003's message: the exception and where it was raised (what a bug report
+    needs first), and the request to report it."""
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    where = f"{'/'.join(Path(frame.filename).parts[-3:])}:{frame.lineno}"
+    text = " ".join(str(error).split()) or "(no message)"
+    return (
+        f"internal error, file not checked: {type(error).__name__}: {text} (at {where}); "
+        "this is a bug in asyncmigrate: please report it with this file"
+    )
 
 
 #: (root, file, display path, its text when it is not read from the file)
@@ -108,6 +125,7 @@ def _targets(request: LintRequest) -> tuple[list[Target], int]:
         raise UsageError("--stdin-filename names the text read from stdin: pass `-` as the path")
     jobs: list[Target] = []
     skipped: list[Path] = []
+    empty: list[str] = []
     for given in request.paths:
         path = Path(given)
         fileio.check_paths([given])
@@ -121,12 +139,17 @@ def _targets(request: LintRequest) -> tuple[list[Target], int]:
             force_exclude=config.force_exclude,
             on_excluded=lambda p, why: skipped.append(_warn_excluded(p, why)),
         )
+        if not files and path.is_dir() and not (skipped and skipped[-1] == path):
+            empty.append(given)
         for file in files:
             if path.is_dir():
                 display = os.path.join(given, relpath(file, path))
             else:
                 display = given
             jobs.append((root, file, display, None))
+    if jobs:  # with no files at all, run() says so as an error
+        for given in empty:
+            print(f"warning: {given} holds no Python files to check (none there, or all excluded)", file=sys.stderr)
     return jobs, len(skipped)
 
 
@@ -202,7 +225,7 @@ def run(request: LintRequest) -> LintOutcome:
             "excluded or ignored by .gitignore)"
         )
     jobs = request.jobs or os.cpu_count() or 1
-    codes = {PARSE_ERROR}
+    codes = {PARSE_ERROR, INTERNAL_ERROR}
     for root in {target[0] for target in targets}:
         config = _config(root, request)
         project = Project.load(root, config=config, use_cache=request.use_cache, jobs=jobs)
@@ -217,8 +240,7 @@ def run(request: LintRequest) -> LintOutcome:
     work = [(root, path, display, fix, source) for root, path, display, source in targets]
     if jobs > 1 and len(work) >= PARALLEL_THRESHOLD and _can_fork():
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            results = list(pool.map(_lint_one, work, chunksize=8))
+        results = parallel_map(_lint_one, work, jobs, chunksize=8, mp_context=context)
     else:
         results = [_lint_one(job) for job in work]
     diagnostics = sorted(d for r in results for d in r.diagnostics)
@@ -253,7 +275,7 @@ def write_fix(result: FileResult) -> bool:
     user's edit wins). A file that cannot be written ends the run (UsageError)."""
     assert result.fixed is not None
     if fileio.write_result(
-        result.path, result.fixed, result.display, unless_changed_from=result.original
+        result.path, result.fixed, result.display, expected=result.original
     ):
         return True
     print(f"warning: {result.display} changed during the run; not fixed", file=sys.stderr)

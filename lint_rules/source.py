@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
+
+from asyncmigrate.fileio import read_source
 
 if TYPE_CHECKING:
     from .engine import FileResult
@@ -35,7 +36,7 @@ class SourceLines:
                 if result is not None and result.fixed is not None:
                     source = result.fixed
                 else:
-                    source = Path(result.path if result else display).read_bytes()
+                    source = read_source(result.path if result else display)
                 # Split where the parser counts lines (not at \f or \u2028).
                 self._lines[display] = re.split(r"\r\n?|\n", decode_source(source))
             except (OSError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):

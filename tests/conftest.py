@@ -29,6 +29,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's index caches go to a directory of its own (subprocesses inherit
+    the variable), never to the user's cache directory."""
+    home = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("ASYNCMIGRATE_CACHE_DIR", str(home))
+    return home
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path):
     """Copy a fixture project (by name under fixtures/) and return its path."""

@@ -97,7 +97,7 @@ def test_rule_json_and_all():
 
     every = json.loads(run_cli("rule", "--all", "--output-format", "json", module="asyncmigrate").stdout)
     codes = [e["code"] for e in every]
-    assert codes == sorted(["AM001", "AM002", *(rule.CODE for rule in ALL_RULES)])
+    assert codes == sorted(["AM001", "AM002", "AM003", *(rule.CODE for rule in ALL_RULES)])
 
     text = run_cli("rule", "--all", module="asyncmigrate").stdout
     headings = re.findall(r"^# (\w+) \((AM\d{3})\)$", text, re.M)

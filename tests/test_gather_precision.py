@@ -20,6 +20,7 @@ import pytest
 from conftest import FIXTURES, run_cli
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.index import store
 
 JOBS = "hub/jobs.py"
 
@@ -163,7 +164,7 @@ def test_suspension_is_a_whole_project_fact(project_copy):
     assert project.waits_only_when("hub.prices:fetch_price") is None
     # Computed once and cached with the index, keyed by its content.
     Project.load(root, use_cache=True)
-    cached = json.loads(next((root / ".asyncmigrate_cache").glob("*.json")).read_text())
+    cached = json.loads((store.cache_dir(root) / "index.json").read_text())
     assert "hub.prices:cached_price" in cached["derived"]["never_suspending"]["ids"]
 
 

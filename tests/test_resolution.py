@@ -10,7 +10,7 @@ import pytest
 
 from asyncmigrate.analysis import Project
 from asyncmigrate.config import Config
-from asyncmigrate.index.store import CACHE_DIR, CACHE_FILE, ProjectIndex
+from asyncmigrate.index.store import CACHE_FILE, ProjectIndex, cache_dir
 from asyncmigrate.index.values import Value
 
 
@@ -211,7 +211,7 @@ def test_index_cache_is_json_incremental_and_content_keyed(tmp_path):
     config = Config(root=root)
     first = ProjectIndex.build(config)
     assert first.stats.parsed == len(FILES)
-    cache = root / CACHE_DIR / CACHE_FILE
+    cache = cache_dir(root) / CACHE_FILE
     assert json.loads(cache.read_text())["files"]  # plain JSON, never pickle
     second = ProjectIndex.build(config)
     assert (second.stats.parsed, second.stats.cached) == (0, len(FILES))
@@ -227,7 +227,7 @@ def test_index_cache_is_json_incremental_and_content_keyed(tmp_path):
 def test_corrupt_cache_is_rebuilt(tmp_path):
     root = make_project(tmp_path, FILES)
     ProjectIndex.build(Config(root=root))
-    (root / CACHE_DIR / CACHE_FILE).write_text("{not json")
+    (cache_dir(root) / CACHE_FILE).write_text("{not json")
     index = ProjectIndex.build(Config(root=root))
     assert index.stats.parsed == len(FILES)
 

@@ -5,7 +5,19 @@
 together for the command line (`cli`).
 """
 
-from .plan import AsyncifyPlan, PlanOptions, build_plan
-from .transform import AsyncifyCommand
-
 __all__ = ["AsyncifyCommand", "AsyncifyPlan", "PlanOptions", "build_plan"]
+
+
+def __getattr__(name: str):
+    # Lazy: `python -m codemods.asyncify` imports this package before its
+    # `__main__`, and a Ctrl-C during LibCST's import must reach the command's
+    # handler (exit 130), not print a traceback.
+    if name == "AsyncifyCommand":
+        from .transform import AsyncifyCommand
+
+        return AsyncifyCommand
+    if name in ("AsyncifyPlan", "PlanOptions", "build_plan"):
+        from . import plan
+
+        return getattr(plan, name)
+    raise AttributeError(name)

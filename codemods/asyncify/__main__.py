@@ -2,7 +2,9 @@
 
 import os
 
-from asyncmigrate._mainguard import drop_working_directory
+from asyncmigrate._mainguard import drop_working_directory, hold_interrupts, run
+
+_release = hold_interrupts()
 
 # `python -m` puts the working directory first on sys.path, so a project that has
 # a package named like one of our dependencies (`click`, `rich`, `libcst`) would be
@@ -13,6 +15,6 @@ _HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 drop_working_directory(_HOME)
 
 if __name__ == "__main__":
-    from codemods.asyncify.cli import main
-
-    main()
+    run("codemods.asyncify.cli:main", _release)
+else:
+    _release()

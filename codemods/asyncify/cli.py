@@ -13,13 +13,22 @@ from pathlib import Path
 
 import click
 
-from asyncmigrate.errors import command_errors
+from asyncmigrate.errors import command_errors, interrupted
 
 from .bridge import BRIDGES
 from .report import PLAN_FORMATS
 
 
-@click.command(name="asyncify", context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    def invoke(self, ctx: click.Context):
+        # click turns Ctrl-C into "Aborted!" and exit 1; here it is exit 130.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted()
+
+
+@click.command(name="asyncify", cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--seed",
@@ -166,10 +175,12 @@ def asyncify_command(
                 err=True,
             )
             sys.exit(1)
-        written = runner.write(project, changed)
+        written, edited = runner.write(project, changed)
+        if edited:
+            items += [runner.Item(rel, 1, "changed since asyncify read it: nothing was written; run asyncify again") for rel in edited]
         click.echo(report.summary(plan, items, written, "Changed"), err=True, nl=False)
         click.echo(broken, err=True, nl=False)
-    sys.exit(1 if problems else 0)
+    sys.exit(1 if problems or edited else 0)
 
 
 def _converge(migration, jobs):

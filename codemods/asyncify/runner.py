@@ -8,7 +8,8 @@ skipped (its planned edits would land in the wrong places) and reported.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,6 +18,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from asyncmigrate.analysis import Project
+from asyncmigrate.workers import parallel_map
 from asyncmigrate.errors import UsageError
 from asyncmigrate import fileio
 from asyncmigrate.index.store import content_hash
@@ -144,12 +146,23 @@ def _warn_excluded(path: Path, why: str) -> None:
     print(f"warning: {path} is excluded: it {why} (force-exclude); not rewritten", file=sys.stderr)
 
 
+#: set by the SIGINT handler `rewrite_all` installs: LibCST may surface a Ctrl-C as
+#: another exception, which must still stop the run, not become a file's error
+_INTERRUPTED = False
+
+
+def _note_interrupt(signum, frame) -> None:
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    raise KeyboardInterrupt
+
+
 def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:
     """Apply one file's edits; runs in a worker process."""
     root, rel, edits, expected_hash = job
     path = Path(root) / rel
     try:
-        old = path.read_bytes()
+        old = fileio.read_source(path)
     except OSError as e:
         return FileResult(rel, b"", error=f"cannot read: {e.strerror}")
     result = FileResult(rel, old)
@@ -161,6 +174,8 @@ def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:
         command = AsyncifyCommand(CodemodContext(filename=str(path)), edits, module.code)
         new_module = _keep_docstring_gap(module, command.transform_module(module))
     except Exception as e:  # a file we cannot rewrite must not stop the others
+        if _INTERRUPTED:  # Ctrl-C that LibCST turned into another exception
+            raise KeyboardInterrupt from e
         result.error = f"cannot rewrite: {type(e).__name__}: {e}"
         return result
     result.notes = [Item(rel, line, text) for line, text in command.notes + command.missing()]
@@ -196,31 +211,37 @@ def rewrite_all(
         for rel, edits in sorted(plan.files.items())
     ]
     results: list[FileResult] = []
-    if jobs > 1 and len(work) > 8:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(rewrite, work, chunksize=4):
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _note_interrupt) if main else None
+    try:
+        if jobs > 1 and len(work) > 8:
+            for result in parallel_map(rewrite, work, jobs, chunksize=4):
                 results.append(result)
                 if progress:
                     progress(result)
-    else:
-        for job in work:
-            result = rewrite(job)
-            results.append(result)
-            if progress:
-                progress(result)
+        else:
+            for job in work:
+                result = rewrite(job)
+                results.append(result)
+                if progress:
+                    progress(result)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return results
 
 
-def write(project: Project, results: Iterable[FileResult]) -> int:
-    """Write the changed files; the first that cannot be written ends the run with
-    a one-line error (UsageError)."""
-    count = 0
-    for result in results:
-        if result.changed and result.error is None:
-            assert result.new is not None  # `changed` says so
-            fileio.write_result(project.root / result.rel, result.new, result.rel)
-            count += 1
-    return count
+def write(project: Project, results: Iterable[FileResult]) -> tuple[int, list[str]]:
+    """Write the changed files as one change, all or none (`fileio.write_all`): a
+    half-converted project does not run. Returns how many were written and the files
+    a user changed since they were read (then none is written)."""
+    changes = [
+        (project.root / r.rel, r.new, r.old, r.rel)
+        for r in results
+        if r.changed and r.error is None and r.new is not None
+    ]
+    edited = fileio.write_all(changes)
+    return (0 if edited else len(changes)), edited
 
 
 def unified_diff(result: FileResult) -> str:

@@ -19,6 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
+from asyncmigrate import fileio
 from asyncmigrate.analysis import Project
 from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.errors import UsageError
@@ -90,7 +91,7 @@ def _caller_files(project: Project, plan: AsyncifyPlan) -> set[str]:
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        return fileio.read_source(path)
     except OSError:
         return None
 
