@@ -22,7 +22,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from asyncmigrate.analysis import Project
 from asyncmigrate.project import relpath
 from lint_rules.diagnostics import PARSE_ERROR, UNUSED_NOQA, Diagnostic, TextEdit
-from lint_rules.rule import FileContext, ProjectContextProvider, Reporter
+from lint_rules.rule import FileContext, ModuleFix, ProjectContextProvider, Reporter, module_fix
 
 from .source import decode_source
 from .suppression import Suppressions, unused_noqa
@@ -96,8 +96,10 @@ class PendingReports(Reporter):
         self.found.append((node, message, replacement, rule.enclosing_qualname))
 
     def report_module_fix(self, rule, node, message, new_module):
-        # A Module replacement is read as a whole-module fix positioned at `node`.
-        self.report(rule, node, message, None, new_module)
+        # A Module replacement is read as a whole-module fix positioned at `node`,
+        # built only if it is applied.
+        fix = ModuleFix(new_module) if callable(new_module) else new_module
+        self.report(rule, node, message, None, fix)
 
 
 class _Visitors:
@@ -206,7 +208,7 @@ class FileLinter:
                 fix = replacement if self._fix_allowed(type(rule)) else None
                 # A Module replacement is a whole-module fix (import edits) for a
                 # finding positioned at `node` (ProjectRule.report_with_module_fix).
-                fixed_node = module if isinstance(fix, cst.Module) else node
+                fixed_node = module if isinstance(fix, (cst.Module, ModuleFix)) else node
                 diagnostic = Diagnostic(
                     display,
                     line,
@@ -217,7 +219,7 @@ class FileLinter:
                     message,
                     fixable=fix is not None,
                     scope=scope,
-                    edits=_fix_edits(module, fixed_node, fix, where) if self.fix_texts else None,
+                    edits=_fix_edits(module, fixed_node, module_fix(fix) or fix, where) if self.fix_texts else None,
                 )
                 findings.append(Finding(diagnostic, fixed_node, fix))
         findings.sort(key=_order)
@@ -239,12 +241,16 @@ class FileLinter:
             findings, module = self.findings(path, display, current)
             fixing = [f for f in findings if f.replacement is not None]
             # Whole-module fixes each start from the unfixed module: one per round.
-            whole = [f for f in fixing if isinstance(f.replacement, cst.Module)]
-            fixing = whole[:1] or fixing
-            fixable = {f.node: f.replacement for f in fixing}
-            if not fixable or module is None:
+            try:
+                whole = [f for f in fixing if module_fix(f.replacement) is not None]
+                fixing = whole[:1] or fixing
+                fixable = {f.node: module_fix(f.replacement) or f.replacement for f in fixing}
+                if not fixable or module is None:
+                    break
+                candidate = module.visit(_Replacer(fixable)).bytes
+            except Exception:  # noqa: BLE001 - LibCST cannot build this fix (an
+                # indentation it cannot reproduce): the findings stay, unfixed
                 break
-            candidate = module.visit(_Replacer(fixable)).bytes
             if candidate == current or not _valid_rewrite(candidate, current, path):
                 break
             current = candidate

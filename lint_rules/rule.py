@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Callable, Any, ClassVar, Mapping, NamedTuple, Optional, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider, PositionProvider
@@ -215,13 +215,17 @@ class ProjectRule:
     ) -> None:
         self.reporter.report(self, node, message or "", position, replacement)
 
-    def report_with_module_fix(self, node: cst.CSTNode, message: str, new_module: cst.Module) -> None:
+    def report_with_module_fix(
+        self, node: cst.CSTNode, message: str, new_module: "cst.Module | Callable[[], cst.Module]"
+    ) -> None:
         """Report at `node` with a fix that rewrites the whole module.
 
         Fixes that edit imports cannot be a replacement of `node`: Fixit and the
         fast engine apply a fix by node identity. The finding keeps `node`'s
         position but replaces the Module (the engine applies one such fix per
-        round and loops).
+        round and loops). `new_module` may be a function that builds it: import
+        edits run LibCST metadata over the whole module, so the fast engine builds
+        the fix only when it applies it (a plain lint never does).
         """
         self.reporter.report_module_fix(self, node, message, new_module)
 
@@ -229,6 +233,28 @@ class ProjectRule:
     def enclosing_qualname(self) -> str:
         """The class or function a finding is in (lambdas see through), "" at module level."""
         return next((s.qualname for s in reversed(self.scopes) if s.kind != "lambda"), "")
+
+
+class ModuleFix:
+    """A whole-module fix built on first use (`report_with_module_fix`)."""
+
+    def __init__(self, build: Callable[[], cst.Module]):
+        self._build = build
+        self._module: cst.Module | None = None
+
+    @property
+    def module(self) -> cst.Module:
+        if self._module is None:
+            self._module = self._build()
+        return self._module
+
+
+def module_fix(replacement: Any) -> cst.Module | None:
+    """The Module a whole-module fix replaces the file with (built if lazy), or None
+    when `replacement` is a node-level fix."""
+    if isinstance(replacement, ModuleFix):
+        return replacement.module
+    return replacement if isinstance(replacement, cst.Module) else None
 
 
 class Reporter:
@@ -265,6 +291,8 @@ class FixitReporter(Reporter):
         if rule.ignore_lint(node):  # type: ignore[attr-defined]
             return
         position = rule.get_metadata(PositionProvider, node)  # type: ignore[attr-defined]
+        if callable(new_module):  # Fixit needs the replacement when it is reported
+            new_module = new_module()
         self.report(rule, rule._module, message, position, new_module)
 
 

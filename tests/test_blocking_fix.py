@@ -104,3 +104,21 @@ def test_sleep_inside_an_expression_is_reported_without_a_fix(tmp_path):
     assert [(d["line"], d["code"], d["fixable"]) for d in found] == [(5, "AM201", False)]
     fix(job)
     assert job.read_text() == source
+
+
+def test_the_fix_is_built_only_when_fixing(tmp_path, monkeypatch):
+    """Import edits run LibCST metadata over the whole module (minutes on a large
+    one): a plain lint reports the fixable finding without building its fix."""
+    from inprocess_lint import lint
+    from lint_rules.rules.blocking import blocking_sleep
+
+    built = []
+    real = blocking_sleep.edit_imports
+    monkeypatch.setattr(blocking_sleep, "edit_imports", lambda *a, **k: built.append(1) or real(*a, **k))
+    path = tmp_path / "app.py"
+    path.write_text("import time\n\n\nasync def main():\n    time.sleep(1)\n")
+    (found,) = lint(path, "AM201")
+    assert (found["code"], found["fixable"]) == ("AM201", True)
+    assert built == []
+    lint(path, "AM201", fix=True)
+    assert built and "await asyncio.sleep(1)" in path.read_text()

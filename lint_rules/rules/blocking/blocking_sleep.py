@@ -152,20 +152,24 @@ class BlockingSleep(BlockingCallRule, LintRule):
     def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
         message = self.message(target, entry)
         if call in self._statement_calls:
-            self.report_with_module_fix(call, message, self._fixed_module(call))
+            module = self._module
+            self.report_with_module_fix(call, message, lambda: _fixed_module(module, call))
         else:
             self.report(call, message)
 
-    def _fixed_module(self, call: cst.Call) -> cst.Module:
-        awaited = cst.Await(
-            expression=call.with_changes(
-                func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep"))
-            )
+
+
+def _fixed_module(module: cst.Module, call: cst.Call) -> cst.Module:
+    """`module` with `await asyncio.sleep(...)` for `call`, and its imports edited."""
+    awaited = cst.Await(
+        expression=call.with_changes(
+            func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep"))
         )
-        module = self._module.deep_replace(call, awaited)
-        assert isinstance(module, cst.Module)
-        imported = _import_of(call.func)
-        return edit_imports(module, add=["asyncio"], remove=[imported] if imported else [])
+    )
+    fixed = module.deep_replace(call, awaited)
+    assert isinstance(fixed, cst.Module)
+    imported = _import_of(call.func)
+    return edit_imports(fixed, add=["asyncio"], remove=[imported] if imported else [])
 
 
 def _import_of(func: cst.BaseExpression) -> tuple[str, str | None, str | None] | None:

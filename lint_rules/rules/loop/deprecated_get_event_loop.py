@@ -221,13 +221,15 @@ class DeprecatedGetEventLoop(ProjectRule, LintRule):
                 )
                 return
         if isinstance(func, cst.Name):
-            replaced = node.with_changes(func=cst.parse_expression("asyncio.get_running_loop"))
-            module = self._module.deep_replace(node, replaced)
-            assert isinstance(module, cst.Module)
+            original = self._module
             asname = func.value if func.value != "get_event_loop" else None
-            module = edit_imports(
-                module, add=["asyncio"], remove=[("asyncio", "get_event_loop", asname)]
-            )
-            self.report_with_module_fix(node, message, module)
+
+            def fixed() -> cst.Module:  # import edits: built only when fixing
+                replaced = node.with_changes(func=cst.parse_expression("asyncio.get_running_loop"))
+                module = original.deep_replace(node, replaced)
+                assert isinstance(module, cst.Module)
+                return edit_imports(module, add=["asyncio"], remove=[("asyncio", "get_event_loop", asname)])
+
+            self.report_with_module_fix(node, message, fixed)
             return
         self.report(node, message)
