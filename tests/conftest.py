@@ -67,3 +67,17 @@ def lint_json(*args: str, cwd: Path | None = None) -> tuple[int, list[dict]]:
     result = run_cli(*args, "--format", "json", cwd=cwd)
     assert result.returncode in (0, 1), result.stderr
     return result.returncode, json.loads(result.stdout)
+
+
+#: an `async def` with a blocking call: one AM201 finding at app.py:5:5
+BLOCKING_APP = b"import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+
+
+@pytest.fixture
+def blocking_app(tmp_path: Path) -> Path:
+    """A one-module project whose `app.py` is BLOCKING_APP."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("")
+    (root / "app.py").write_bytes(BLOCKING_APP)
+    return root

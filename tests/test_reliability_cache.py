@@ -15,21 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import BLOCKING_APP, run_cli
 
 from asyncmigrate.index import store
 
-APP = b"import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+APP = BLOCKING_APP
 FINDING = "app.py:5:5: AM201"
 
 
 @pytest.fixture
-def proj(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("")
-    (root / "app.py").write_bytes(APP)
-    return root
+def proj(blocking_app: Path) -> Path:
+    return blocking_app
 
 
 def _lint(proj: Path, *args: str):

@@ -15,21 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lint_json, run_cli
+from conftest import BLOCKING_APP, lint_json, run_cli
 
 from asyncmigrate import fileio
 from asyncmigrate.project import PathFilter
 
-BLOCKING = b"import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+BLOCKING = BLOCKING_APP
 
 
 @pytest.fixture
-def proj(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("")
-    (root / "app.py").write_bytes(BLOCKING)
-    return root
+def proj(blocking_app: Path) -> Path:
+    return blocking_app
 
 
 def _by_file(findings: list[dict]) -> dict[str, list[tuple[str, str]]]:

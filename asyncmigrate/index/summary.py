@@ -63,16 +63,9 @@ FILE_MODE = re.compile(r"[rwxabtU+]{1,4}")
 
 def annotation_name(node: ast.AST | None) -> str | None:
     """The class an annotation names, unwrapping Optional, `X | None` and quotes."""
+    node = _unwrapped(node)
     if node is None:
         return None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        sides = [s for s in (node.left, node.right) if not _is_none(s)]
-        return annotation_name(sides[0]) if len(sides) == 1 else None
     if isinstance(node, ast.Subscript):
         outer = ast_ref_path(node.value)
         if outer and outer[-1] in ("Optional", "Annotated", "Final", "ClassVar"):
@@ -103,14 +96,7 @@ _ITERABLES = {
 def annotation_items(node: ast.AST | None) -> str | None:
     """The class of the items of a container annotation (`list[Conn]`,
     `Deque[Waiter]`, `tuple[Conn, ...]`, `Iterator[Row]`), through Optional."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        sides = [s for s in (node.left, node.right) if not _is_none(s)]
-        return annotation_items(sides[0]) if len(sides) == 1 else None
+    node = _unwrapped(node)
     if not isinstance(node, ast.Subscript):
         return None
     outer = ast_ref_path(node.value) or [""]
@@ -142,6 +128,20 @@ def _param(arg: ast.arg, kind: str) -> dict[str, Any]:
     if items:
         param["items"] = items  # what iterating over it gives
     return param
+
+
+def _unwrapped(node: ast.AST | None) -> ast.AST | None:
+    """An annotation without its quotes and its `| None` (None when it is a union of
+    several other types, or does not parse)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [s for s in (node.left, node.right) if not _is_none(s)]
+        return _unwrapped(sides[0]) if len(sides) == 1 else None
+    return node
 
 
 def _is_none(node: ast.AST) -> bool:
