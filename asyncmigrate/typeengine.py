@@ -29,6 +29,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .fileio import read_source
+
 #: pyrefly's options for this use: types of unannotated code too, never an interpreter
 PYREFLY_ARGS = (
     "--skip-interpreter-query",
@@ -56,6 +58,17 @@ class TypeEngine:
         self.root = root
         self.command = command if command is not None else pyrefly_command()
         self.unavailable: str | None = None if self.command else "pyrefly is not installed"
+        self._locals: dict[tuple[str, str], dict[str, str]] = {}
+        self._trees: dict[str, ast.Module | None] = {}
+
+    def _tree(self, rel: str) -> ast.Module | None:
+        """The syntax tree of file `rel`, parsed once."""
+        if rel not in self._trees:
+            try:
+                self._trees[rel] = ast.parse(read_source(self.root / rel))
+            except (OSError, SyntaxError, ValueError):
+                self._trees[rel] = None
+        return self._trees[rel]
 
     @cached_property
     def _trace(self) -> dict[str, dict[str, str]]:
@@ -94,11 +107,17 @@ class TypeEngine:
     def local_types(self, rel: str, qualname: str) -> dict[str, str]:
         """Names bound in function `qualname` of file `rel` whose every binding
         pyrefly types the same (and knows): name -> type as pyrefly prints it
-        (`Client`, `Client | None`)."""
+        (`Client`, `Client | None`). Asked per call site, so memoized."""
+        key = (rel, qualname)
+        if key not in self._locals:
+            self._locals[key] = self._local_types(rel, qualname)
+        return self._locals[key]
+
+    def _local_types(self, rel: str, qualname: str) -> dict[str, str]:
         types = self._trace.get(rel)
         if not types:
             return {}
-        function = _function_node(self.root / rel, qualname)
+        function = _function_node(self._tree(rel), qualname)
         if function is None:
             return {}
         seen: dict[str, set[str]] = {}
@@ -113,10 +132,8 @@ class TypeEngine:
         }
 
 
-def _function_node(path: Path, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+def _function_node(tree: ast.Module | None, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    if tree is None:
         return None
     body: list[Any] = tree.body
     node = None
