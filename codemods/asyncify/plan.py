@@ -40,6 +40,10 @@ from .seeds import Seeds
 from .testing import TestStyle
 
 
+#: the function each bridge runs a coroutine with -> the bridge
+_RUNNERS = {bridge.function: bridge for bridge in BRIDGES.values()}
+
+
 class Ban(NamedTuple):
     """A function a planning round found unsafe to convert."""
 
@@ -188,8 +192,8 @@ class Planner(SafetyRules):
     def _index_references(self) -> None:
         resolve = self.resolver.value_of
         self.uses_by_key: dict[str, list[tuple[str, records.UseRecord]]] = defaultdict(list)
-        self.stored: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        self._stored_columns: dict[tuple[str, str, int], list[int]] = {}
+        #: function id -> (module, line, col) of each reference that stores it
+        self.stored: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         self.lambda_calls: list[tuple[str, Value | None, records.ScopedRef]] = []
         for summary in self.project.index.summaries():
             if "functions" not in summary:
@@ -203,8 +207,7 @@ class Planner(SafetyRules):
             for ref in records.value_refs(summary):
                 value = resolve(module, ref.scope, ref.path)
                 if value is not None and value.kind == "function":
-                    self.stored[value.name].append((module, ref.line))
-                    self._stored_columns.setdefault((value.name, module, ref.line), []).append(ref.column)
+                    self.stored[value.name].append((module, ref.line, ref.column))
             for ref in records.lambda_calls(summary):
                 value = self.resolver.call_target(module, ref.scope, ref.path)
                 self.lambda_calls.append((module, value, ref))
@@ -293,10 +296,7 @@ class Planner(SafetyRules):
     def _unstore(self, positions: set[tuple[str, int, int]]) -> None:
         """References at `positions` (module, line, col) are not "stored as a value"."""
         for fid, places in list(self.stored.items()):
-            self.stored[fid] = [
-                (m, line) for m, line in places
-                if not any((m, line, col) in positions for col in self._ref_columns(fid, m, line))
-            ]
+            self.stored[fid] = [place for place in places if place not in positions]
             if not self.stored[fid]:
                 del self.stored[fid]
 
@@ -305,11 +305,8 @@ class Planner(SafetyRules):
         if len(call) < 6:
             return None
         value = self.resolver.value_of(module, call[0], call[5])
-        runners = {b.function: b.name for b in BRIDGES.values() if b.wraps == "function"}
-        return runners.get(self._qualified(value) or "", "unknown")
-
-    def _ref_columns(self, fid: str, module: str, line: int) -> list[int]:
-        return self._stored_columns.get((fid, module, line), [])
+        bridge = _RUNNERS.get(self._qualified(value) or "")
+        return bridge.name if bridge is not None and bridge.wraps == "function" else "unknown"
 
     def _use_key(self, module: str, scope: str, fn: dict, use: records.UseRecord) -> str | None:
         """The function a `with`/`for` runs implicitly: a factory or a dunder."""
@@ -390,9 +387,8 @@ class Planner(SafetyRules):
         coroutine in a sync function is a sync call of it, as an earlier
         `--max-layer` run left it: the caller converts like any other, and the
         bridge becomes an await (unless the caller must stay sync)."""
-        runners = {b.function: b for b in BRIDGES.values()}
         for site in list(self.graph.sites()):
-            bridge = runners.get(self._qualified(site.callee) or "")
+            bridge = _RUNNERS.get(self._qualified(site.callee) or "")
             if bridge is None or split_id(site.caller)[1] == MODULE_SCOPE:
                 continue
             caller_fn = self.fn(site.caller)

@@ -64,7 +64,7 @@ class SafetyRules:
                 f"{use.line}), which async generators cannot: rewrite it as `async for` by hand",
                 None,
             )
-        for module, line in self.stored.get(fid, ()):
+        for module, line, _ in self.stored.get(fid, ()):
             return (
                 f"`{fid}` is stored as a value at {self.rel_of.get(module)}:{line} and called from where asyncify cannot see: convert it by hand",
                 None,
