@@ -208,12 +208,14 @@ def _decorator_path(node: ast.AST) -> str:
 
 
 class _FunctionState:
-    __slots__ = ("summary", "types", "conflicts")
+    __slots__ = ("summary", "types", "conflicts", "may_alias")
 
     def __init__(self, summary: dict[str, Any]):
         self.summary = summary
         self.types: dict[str, Any] = {}
         self.conflicts: set[str] = set()
+        #: a local is assigned a reference: only then is `_local_aliases` worth its walk
+        self.may_alias = False
 
 
 class ModuleSummarizer(ast.NodeVisitor):
@@ -523,7 +525,7 @@ class ModuleSummarizer(ast.NodeVisitor):
         self._scopes.pop()
         summary["locals"] = state.types
         summary["local_names"] = sorted(set(summary["local_names"]))
-        aliases = _local_aliases(node)
+        aliases = _local_aliases(node) if state.may_alias else None
         if aliases:
             summary["aliases"] = aliases
 
@@ -574,6 +576,9 @@ class ModuleSummarizer(ast.NodeVisitor):
             self.exports = _string_list(node.value)
         self._record_value_ref(node.value)
         self._record_table(node)
+        fn = self._function()
+        if fn is not None and not self._lambda_depth and not fn.may_alias:
+            fn.may_alias = len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and _alias_ref(node) is not None
         self.visit(node.value)
         texpr = type_expr(node.value)
         for target in node.targets:
@@ -867,15 +872,11 @@ def _local_aliases(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, li
     statements = [n for statement in node.body for n in _walk_own_scope(statement)]
     for child in statements:
         if isinstance(child, ast.Assign) and len(child.targets) == 1 and isinstance(child.targets[0], ast.Name):
-            value = child.value
-            if isinstance(value, ast.Call) and value.args and (ast_ref_path(value.func) or [""])[-1] == "partial":
-                value = value.args[0]
-            path = ast_ref_path(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
-            name = child.targets[0].id
-            if path is None or "()" in path:
+            name, ref = child.targets[0].id, _alias_ref(child)
+            if ref is None:
                 escaped.add(name)
             else:
-                assigned.setdefault(name, []).append([path, value.lineno, value.col_offset + 1])
+                assigned.setdefault(name, []).append([ast_ref_path(ref), ref.lineno, ref.col_offset + 1])
     if not assigned:
         return {}
     called = {id(c.func) for c in statements if isinstance(c, ast.Call)}
@@ -895,6 +896,18 @@ def _local_aliases(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, li
         elif isinstance(child, (ast.Global, ast.Nonlocal)):
             escaped.update(child.names)
     return {name: refs for name, refs in assigned.items() if name not in escaped}
+
+
+def _alias_ref(node: ast.Assign) -> ast.Name | ast.Attribute | None:
+    """The reference `name = ref` (or `name = partial(ref, ...)`) assigns, if it is one."""
+    value = node.value
+    if isinstance(value, ast.Call) and value.args and (ast_ref_path(value.func) or [""])[-1] == "partial":
+        value = value.args[0]
+    if isinstance(value, (ast.Name, ast.Attribute)):
+        path = ast_ref_path(value)
+        if path and "()" not in path:
+            return value
+    return None
 
 
 def _walk_own_scope(node: ast.AST):
