@@ -222,6 +222,9 @@ class AsyncApiCatalogue:
         self.thread_callbacks = NameSet(callbacks["thread"])
         #: calls that accept a coroutine function as a value
         self.coroutine_function_consumers = NameSet(callbacks["coroutine_function"])
+        #: test-case bases whose runner never awaits a test method, and those that do
+        self.sync_test_cases = NameSet(data["test_cases"]["sync"])
+        self.async_test_cases = NameSet(data["test_cases"]["async"])
         libraries = data["async_libraries"]
         self._async_packages = frozenset(libraries["packages"])
         self._async_modules = tuple(libraries["modules"])

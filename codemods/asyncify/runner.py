@@ -210,6 +210,8 @@ def rewrite_all(
         (str(project.root), rel, edits, project.index.hashes.get(rel))
         for rel, edits in sorted(plan.files.items())
     ]
+    global _INTERRUPTED
+    _INTERRUPTED = False  # this run's Ctrl-C only
     results: list[FileResult] = []
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _note_interrupt) if main else None

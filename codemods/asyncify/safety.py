@@ -92,13 +92,14 @@ class SafetyRules:
         return None
 
     def _unittest_case(self, cid: str) -> bool:
-        """`cid`, or a subclass of it (a mixin), is a `unittest.TestCase` that is not
-        an `IsolatedAsyncioTestCase`: unittest calls its methods without awaiting."""
+        """`cid`, or a subclass of it (a mixin), is a test case whose runner calls its
+        methods without awaiting (`[test_cases]` in knowledge/async_apis.toml)."""
+        catalogue = self.project.catalogue
         for cls in (cid, *self.resolver.subclasses(cid)):
             bases = [b for b in self.resolver.mro(cls) if ":" not in b]
-            if any(b.startswith("unittest.") and b.endswith("IsolatedAsyncioTestCase") for b in bases):
+            if any(b in catalogue.async_test_cases for b in bases):
                 continue
-            if any(b.startswith("unittest.") and b.endswith("TestCase") for b in bases):
+            if any(b in catalogue.sync_test_cases for b in bases):
                 return True
         return False
 
