@@ -116,14 +116,8 @@ def atomic_write_bytes(
     # A link that is replaced, not written through, lends the new file no mode.
     mode = info.st_mode & 0o7777 if info is not None and stat.S_ISREG(info.st_mode) else None
     with signals_deferred():
-        fd, tmp = _create_temporary(path, 0o666 if mode is None else mode & 0o777)
+        tmp = _stage(path, data, mode)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            if mode is not None:
-                os.chmod(tmp, mode)  # the umask may have narrowed it
             if expected is not None and not _holds(path, expected):
                 os.unlink(tmp)
                 return False
@@ -142,6 +136,23 @@ def _holds(path: Path, expected: bytes) -> bool:
         return read_source(path, max(len(expected), MAX_SOURCE_BYTES)) == expected
     except OSError:  # gone, or no longer a regular file
         return False
+
+
+def _stage(path: Path, data: bytes, mode: int | None) -> str:
+    """`data` in a new temporary file beside `path`, written and fsynced, with the
+    permission bits `mode` (None: those `open()` gives a new file); its name."""
+    fd, tmp = _create_temporary(path, 0o666 if mode is None else mode & 0o777)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)  # the umask may have narrowed it
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
 
 
 def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
@@ -222,14 +233,8 @@ def write_all(changes: list[tuple[Path, bytes, bytes, str]]) -> list[str]:
     try:
         for path, new, old, name in changes:
             target = Path(os.path.realpath(path)) if path.is_symlink() else path
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-            fd, tmp = _create_temporary(target, mode)
+            tmp = _stage(target, new, stat.S_IMODE(os.stat(target).st_mode))
             staged.append((target, tmp, old, name))
-            with os.fdopen(fd, "wb") as f:
-                f.write(new)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
         with signals_deferred():
             changed = [name for target, _, old, name in staged if not _holds(target, old)]
             if changed:
