@@ -18,6 +18,7 @@ from .callgraph import MODULE_SCOPE, CallGraph
 from .catalogue import NAMING, AsyncApiCatalogue, BlockingCatalogue, NameSet
 from .config import Config, load_config
 from .index import records
+from .swaps import SwapTable
 from .index.resolve import Resolver
 from .index.store import ProjectIndex, content_hash
 from .index.values import Value, join_id, split_id
@@ -44,6 +45,7 @@ class Project:
         self.config = config
         self.index = index
         self.catalogue = AsyncApiCatalogue(config.async_calls)
+        self.catalogue.swaps = SwapTable(self.catalogue.normalize, config.swaps)
         self.blocking_catalogue = BlockingCatalogue(
             self.catalogue.normalize, config.blocking_calls
         )

@@ -180,6 +180,9 @@ class AsyncApiCatalogue:
         self.aliases: dict[str, str] = dict(
             sorted(data["aliases"].items(), key=lambda kv: -len(kv[0]))
         )
+        #: the library swaps (`asyncmigrate.swaps.SwapTable`, set by the project):
+        #: their async classes' awaited methods are coroutines
+        self.swaps = None
         norm = self.normalize
         self.coroutines = NameSet(
             [norm(n) for n in data["coroutines"]["names"]] + list(extra_coroutines)
@@ -254,7 +257,8 @@ class AsyncApiCatalogue:
         return name
 
     def is_coroutine_function(self, name: str) -> bool:
-        return self.normalize(name) in self.coroutines
+        name = self.normalize(name)
+        return name in self.coroutines or (self.swaps is not None and self.swaps.is_coroutine_method(name))
 
     def is_task_factory(self, name: str) -> bool:
         return self.normalize(name) in self.task_factories

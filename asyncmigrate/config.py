@@ -92,6 +92,8 @@ class Config:
     blocking_calls: dict[str, str] = field(default_factory=dict)
     #: qualified-name globs of extra coroutine functions
     async_calls: list[str] = field(default_factory=list)
+    #: the user's library swaps (same schema as knowledge/swaps.toml)
+    swaps: list[dict[str, Any]] = field(default_factory=list)
     bridge: str = "asgiref"
     stop_at: list[str] = field(default_factory=list)
     test_marker: str = "auto"
@@ -164,6 +166,7 @@ _KEYS = {
     "target-version",
     "startup-functions",
     "types",
+    "swaps",
 }
 
 
@@ -254,6 +257,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.startup_functions = _string_list(key, value, path)
         elif key == "types":
             config.types = _declared_types(value, path)
+        elif key == "swaps":
+            config.swaps = _swaps(value, path)
     check_gather_style(config, path)
     return config
 
@@ -297,6 +302,20 @@ def _declared_types(value: Any, source: Path) -> dict[str, str]:
                 "\"module:function.local\") = \"module:Class\", \"pkg.module.Class\" or \"list[module:Class]\""
             )
     return {target: declared.strip() for target, declared in value.items()}
+
+
+def _swaps(value: Any, source: Path) -> list[dict[str, Any]]:
+    """`[[tool.asyncmigrate.swaps]]`: the user's library swaps, checked against the
+    bundled table's schema (`asyncmigrate/swaps.py`)."""
+    from .swaps import validate
+
+    if not isinstance(value, list):
+        raise UsageError(f"{source}: `swaps` must be an array of tables ([[tool.asyncmigrate.swaps]])")
+    for n, family in enumerate(value):
+        problem = validate(family, f"{source}: swaps[{n}]")
+        if problem:
+            raise UsageError(problem)
+    return value
 
 
 def _requires_python(data: dict[str, Any]) -> str | None:

@@ -229,12 +229,23 @@ START = "<!-- rules-table:start"
 END = "<!-- rules-table:end -->"
 
 
-def update_readme(text: str) -> str:
-    """`text` with the table between the rules-table markers regenerated."""
-    head, _, rest = text.partition(START)
+SWAPS_START = "<!-- swaps-table:start"
+SWAPS_END = "<!-- swaps-table:end -->"
+
+
+def _between(text: str, start: str, end: str, table: str) -> str:
+    head, _, rest = text.partition(start)
     marker, _, rest = rest.partition("\n")
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}{marker}\n{rule_table(markdown=True)}\n{END}{tail}"
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}{marker}\n{table}\n{end}{tail}"
+
+
+def update_readme(text: str) -> str:
+    """`text` with the generated tables (rules, library swaps) regenerated."""
+    from asyncmigrate.swaps import swap_table
+
+    text = _between(text, START, END, rule_table(markdown=True))
+    return _between(text, SWAPS_START, SWAPS_END, swap_table())
 
 
 if __name__ == "__main__":  # python -m lint_rules.docs README.md

@@ -5,6 +5,7 @@ import re
 
 from conftest import REPO
 from lint_rules import ALL_RULES
+from asyncmigrate.swaps import swap_table
 from lint_rules.docs import rule_table
 
 SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"]
@@ -16,6 +17,15 @@ def test_readme_rule_table_is_current():
     assert match, "README.md lacks the rules-table markers"
     assert match.group(1) == rule_table(markdown=True), (
         "README rule table is stale: paste `asyncmigrate rules --format markdown` between the markers"
+    )
+
+
+def test_readme_swap_table_is_current():
+    readme = (REPO / "README.md").read_text()
+    match = re.search(r"<!-- swaps-table:start[^>]*-->\n(.*?)\n<!-- swaps-table:end -->", readme, re.S)
+    assert match, "README.md lacks the swaps-table markers"
+    assert match.group(1) == swap_table(), (
+        "README swap table is stale: run `python -m lint_rules.docs README.md`"
     )
 
 

@@ -65,6 +65,13 @@ class _Command(click.Command):
     help="Wrap blocking calls without an async equivalent in asyncio.to_thread.",
 )
 @click.option(
+    "--no-swap",
+    "no_swap",
+    multiple=True,
+    metavar="FAMILY",
+    help="Do not swap this client library family (requests, redis, sqlite3, ...; `all`: none). Repeatable.",
+)
+@click.option(
     "--profile",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Seeds from a runtime blocking-call report (JSON).",
@@ -116,6 +123,7 @@ def asyncify_command(
     bridge: str | None,
     stop_at: tuple[str, ...],
     offload: bool,
+    no_swap: tuple[str, ...],
     profile: Path | None,
     show_plan: bool,
     fmt: str,
@@ -138,6 +146,7 @@ def asyncify_command(
         bridge=bridge,
         stop_at=list(stop_at),
         offload=offload,
+        no_swap=list(no_swap),
         max_layer=max_layer,
         profile=profile,
         config_file=config_file,

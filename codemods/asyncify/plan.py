@@ -22,6 +22,7 @@ topological order) and the edits are listed per file for the transformer.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from .edits import Edge, FileEdits, Item, SiteEdit, call_key, stmt_key
 from .layers import layer_numbers
 from .safety import SafetyRules
 from .seeds import Seeds
+from .swapplan import SwapPlanning
 from .testing import TestStyle
 
 
@@ -58,6 +60,8 @@ class Ban(NamedTuple):
 class PlanOptions:
     bridge: str = "asgiref"
     offload: bool = False
+    #: swap families not to apply ("all": none)
+    no_swap: list[str] = field(default_factory=list)
     max_layer: int | None = None
     stop_at: list[str] = field(default_factory=list)
     test_style: TestStyle = field(default_factory=TestStyle)
@@ -71,6 +75,8 @@ class FunctionPlan:
     layer: int = 0
     call_sites: int = 0
     blocked_ms: float = 0.0
+    #: the library swaps made inside it (they are why it converts)
+    swaps: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,13 +98,17 @@ class AsyncifyPlan:
     notes: list[str] = field(default_factory=list)
     #: distributions the converted code needs ("asgiref (the sync bridge)")
     requirements: list[str] = field(default_factory=list)
+    #: swap family -> edits that swap it
+    swaps: dict[str, int] = field(default_factory=dict)
+    #: swap families kept as they are -> why (file:line: reason)
+    dropped_swaps: dict[str, str] = field(default_factory=dict)
 
     @property
     def converted(self) -> int:
         return len(self.functions)
 
 
-class Planner(SafetyRules):
+class Planner(SafetyRules, SwapPlanning):
     def __init__(
         self,
         project: Project,
@@ -106,6 +116,7 @@ class Planner(SafetyRules):
         options: PlanOptions,
         banned: dict[str, str] | None = None,
         typed: dict[tuple[str, int, int], str] | None = None,
+        dropped_swaps: dict[str, str] | None = None,
     ):
         self.project = project
         #: calls the second type tier resolved: (caller, line, col) -> function id
@@ -132,6 +143,7 @@ class Planner(SafetyRules):
         self.edges: list[Edge] = []
         self.blocked_ms: dict[str, float] = defaultdict(float)
         self._work: list[str] = []
+        self._init_swaps(dropped_swaps)
         self._index_references()
 
     # -- helpers ---------------------------------------------------------------
@@ -354,6 +366,7 @@ class Planner(SafetyRules):
             if entry is not None and entry.async_equivalent:
                 detail = f"{entry.async_equivalent}|{site.callee.name}"
                 self._require(site.caller, self._edge(site, "", "replace", detail))
+        self._seed_swaps()
         self._seed_bridges()
         for fid, line, call, total_ms in seeds.profile_sites:
             self.blocked_ms[fid] += total_ms
@@ -748,15 +761,27 @@ class Planner(SafetyRules):
                     )
                 )
                 detail, _, origin = (
-                    edge.detail.partition("|") if edge.kind == "replace"
+                    edge.detail.partition("|") if edge.kind in ("replace", "swap")
                     else (edge.detail, "", "") if edge.kind == "unbridge"
                     else ("", "", "")
                 )
                 edits_for(edge.module).sites[key] = SiteEdit(edge.kind, detail, edge.line, origin)
                 if edge.callee in functions:
                     functions[edge.callee].call_sites += 1
-                if edge.kind in ("await", "replace", "offload", "unbridge"):
+                if edge.kind in ("await", "replace", "offload", "unbridge", "swap"):
                     awaited += 1
+                if edge.kind.startswith("swap") and caller in async_after:
+                    family = self.swap_family(edge)
+                    if caller in functions and family not in functions[caller].swaps:
+                        functions[caller].swaps.append(family)
+                    if edge.kind != "swap" or json.loads(edge.detail.partition("|")[0])["form"] != "client":
+                        self.shared_swap_users[caller].add(family)
+                continue
+            if edge.kind.startswith("swap"):
+                self._drop_swap(
+                    self.swap_family(edge), edge.module, edge.line,
+                    f"`{caller}` stays sync ({self._sync_reason(caller)}) and uses the swapped client there",
+                )
                 continue
             if edge.kind in ("replace", "offload"):
                 continue  # a sync caller may block
@@ -788,7 +813,25 @@ class Planner(SafetyRules):
                 "bridge", self.options.bridge, line
             )
             bridges.append((enclosing + " (lambda)", callee, self.rel_of[module], line))
+        for edge in self.swap_edges:  # factories and names: no await, so anywhere
+            if self.rel_of.get(edge.module) not in self.targets:
+                continue
+            if edge.kind == "swap":
+                detail, _, origin = edge.detail.partition("|")
+                edits_for(edge.module).sites[call_key(edge.line, edge.col, edge.path)] = SiteEdit(
+                    "swap", detail, edge.line, origin
+                )
+            else:  # "swap name", "swap attr": the new name
+                key = "ref:" + call_key(edge.line, edge.col, edge.path)
+                new, _, origin = edge.detail.partition("|")
+                edits_for(edge.module).sites[key] = SiteEdit(edge.kind, new, edge.line, origin)
+        for fe in files.values():
+            for site_edit in fe.sites.values():
+                if site_edit.kind == "swap":
+                    self.swap_counts[json.loads(site_edit.detail)["family"]] += 1
+        self.items.update(self.swap_items())
         self._dispatch_checks(converted)
+        self._swap_bridges(bridges)
         order = sorted({layer[f] for f in converted})
         layers = [sorted(f for f in converted if layer[f] == n) for n in order]
         for rel, fe in list(files.items()):
@@ -834,7 +877,22 @@ class Planner(SafetyRules):
             needed.add("pytest-asyncio (the converted tests)")
         if "anyio" in markers:
             needed.add("anyio (the converted tests)")
+        for family in self.swap_counts:
+            requirement = self.swaps.family(family).requirement
+            if requirement:
+                needed.add(f"{requirement} (swap `{family}`)")
         return sorted(needed)
+
+    def _sync_reason(self, fid: str) -> str:
+        """Why `fid` stays sync, in full (not only "refused")."""
+        if split_id(fid)[1] != MODULE_SCOPE and self.fn(fid) is not None:
+            problem = self._blocked(fid) or self.refusal(fid)
+            if problem:
+                return problem[0]
+            reason = self.must_stay_sync(fid)
+            if reason:
+                return reason
+        return self._why_sync(fid)
 
     def _why_sync(self, fid: str) -> str:
         if split_id(fid)[1] == MODULE_SCOPE:
@@ -950,13 +1008,19 @@ def build_plan(
     until nothing conflicts."""
     banned = dict(banned or {})
     typed: dict[tuple[str, int, int], str] = {}
+    dropped: dict[str, str] = {}
     for _ in range(MAX_ROUNDS):
-        planner = Planner(project, targets, options, banned, typed)
+        planner = Planner(project, targets, options, banned, typed, dropped)
         planner.seed(seeds)
         plan = planner.build()
         plan.notes = planner.notes
+        plan.swaps = dict(planner.swap_counts)
+        plan.dropped_swaps = {f: r for f, r in planner.dropped_swaps.items() if r}
         if planner.retyped:  # the type engine named receivers: plan again with them
             typed.update(planner.retyped)
+            continue
+        if planner.swap_conflicts:  # a family cannot swap whole: plan again without it
+            dropped.update(planner.swap_conflicts)
             continue
         fresh = {f: ban for f, ban in planner.bans(planner.reached).items() if f not in banned}
         if not fresh:

@@ -59,6 +59,8 @@ def plan_data(plan: AsyncifyPlan) -> dict:
             entry = {"function": fid, "path": fp.path, "line": fp.line, "call_sites": fp.call_sites}
             if plan.profiled:
                 entry["blocked_ms"] = round(fp.blocked_ms, 3)
+            if fp.swaps:
+                entry["swaps"] = sorted(fp.swaps)
             functions.append(entry)
         level = plan.functions[layer[0]].layer
         data = {
@@ -82,6 +84,8 @@ def plan_data(plan: AsyncifyPlan) -> dict:
         "call_sites": plan.awaited_sites,
         "bridges": len(plan.bridges),
         "requirements": plan.requirements,
+        "swaps": dict(sorted(plan.swaps.items())),
+        "swaps_not_applied": dict(sorted(plan.dropped_swaps.items())),
         "left_for_human": [
             {"path": i.path, "line": i.line, "reason": i.reason} for i in sorted(set(plan.items))
         ],
@@ -111,6 +115,8 @@ def _text(plan: AsyncifyPlan) -> str:
         out.append(head)
         for fn in layer["functions"]:
             extra = f", {fn['blocked_ms']:.1f} ms" if "blocked_ms" in fn else ""
+            if "swaps" in fn:
+                extra += f"; swaps {', '.join(fn['swaps'])}"
             out.append(
                 f"  {fn['function']}  ({fn['path']}:{fn['line']}; {fn['call_sites']} call site(s){extra})"
             )

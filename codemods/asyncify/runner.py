@@ -41,6 +41,8 @@ class AsyncifyRequest:
     bridge: str | None = None
     stop_at: list[str] = field(default_factory=list)
     offload: bool = False
+    #: swap families not to apply ("all": none)
+    no_swap: list[str] = field(default_factory=list)
     max_layer: int | None = None
     profile: Path | None = None
     config_file: Path | None = None
@@ -126,6 +128,7 @@ def prepare(request: AsyncifyRequest) -> Migration:
     options = PlanOptions(
         bridge=request.bridge or config.bridge,
         offload=request.offload,
+        no_swap=request.no_swap,
         max_layer=request.max_layer,
         stop_at=list(config.stop_at) + list(request.stop_at),
         test_style=detect_style(project, config.test_marker),

@@ -20,6 +20,7 @@ from asyncmigrate.index.values import nested_qualname
 
 from .bridge import bridge_call, unbridged_call
 from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
+from .swapedit import client_name, module_of, swapped_call, with_client
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -52,6 +53,11 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         self._outermost_for: set[int] = set()
         self.applied: set[str] = set()
         self.notes: list[tuple[int, str]] = []
+        #: per statement being visited: the client class a per-call swap needs
+        #: around it (None: a compound statement, whose header cannot be wrapped)
+        self.statements: list[list[str] | None] = []
+        self._client_name: str | None = None
+        self._has_refs = any(key.startswith("ref:") for key in edits.sites)
 
     # -- positions -------------------------------------------------------------
 
@@ -169,8 +175,26 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.Attribute:
-        return updated_node.with_changes(value=_parens(updated_node.value))
+    ) -> cst.BaseExpression:
+        updated_node = updated_node.with_changes(value=_parens(updated_node.value))
+        return self._renamed(original_node, updated_node)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self._renamed(original_node, updated_node)
+
+    def _renamed(self, original_node, updated_node):
+        """A name or attribute read that changes with a library swap."""
+        if not self._has_refs:
+            return updated_node
+        line, col = self._at(original_node)
+        edit = self._site("ref:" + call_key(line, col, cst_ref_path(original_node)))
+        if edit is None:
+            return updated_node
+        if edit.kind == "swap attr" and isinstance(updated_node, cst.Attribute):
+            return updated_node.with_changes(attr=cst.Name(edit.detail))
+        AddImportsVisitor.add_needed_import(self.context, module_of(edit.detail))
+        self._drop_import(original_node, edit.origin)
+        return _dotted(edit.detail)
 
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
@@ -196,6 +220,20 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
             AddImportsVisitor.add_needed_import(self.context, edit.detail.rpartition(".")[0])
             self._drop_import(original_node.func, edit.origin)
             return cst.Await(updated_node.with_changes(func=_dotted(edit.detail)))
+        if edit.kind == "swap":
+            if self._client_name is None:
+                self._client_name = client_name(self.module.code)
+            node, client = swapped_call(self.context, edit.detail, updated_node, self._client_name)
+            if client is not None:
+                opened = self.statements[-1] if self.statements else None
+                shown = [cst.Module([]).code_for_node(a) for a in client[1]]
+                if opened is None or (opened and opened[0][2] != shown):
+                    why = "no statement of its own" if opened is None else "its statement opens another client"
+                    self.notes.append((line, f"a per-call client cannot wrap this call ({why}): not swapped"))
+                    return updated_node
+                opened.append((*client, shown))
+            self._drop_import(original_node.func, edit.origin)
+            return node
         if edit.kind == "offload":
             AddImportsVisitor.add_needed_import(self.context, "asyncio")
             args = [cst.Arg(updated_node.func), *updated_node.args]
@@ -243,7 +281,30 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.SimpleStatementLine):
+            self.statements.append([])
+        elif isinstance(node, cst.BaseCompoundStatement):
+            self.statements.append(None)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.statements.pop()
+        return result
+
     def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        clients = self.statements[-1]
+        if clients:
+            # One client for the statement, closed when it ends (what `requests.get`
+            # does with its own Session).
+            return with_client(updated_node, clients[0], self._client_name or "client")
+        return self._yield_from(original_node, updated_node)
+
+    def _yield_from(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement:
         """`yield from agen()` -> `async for item in agen(): yield item`."""

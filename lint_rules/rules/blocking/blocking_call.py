@@ -104,6 +104,21 @@ def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Va
                 yield target
 
 
+
+def swap_note(project, target: Value) -> str:
+    """`; asyncify swaps it (requests -> httpx.AsyncClient.get)` when a library swap
+    covers the call (knowledge/swaps.toml)."""
+    if target.kind != "external":
+        return ""
+    swap = project.catalogue.swaps.call(target.name)
+    if swap is None or swap.unmapped:
+        return ""
+    new = swap.target if swap.form == "factory" else (
+        f"{swap.client}.{swap.target}" if swap.form == "client"
+        else f"{project.catalogue.swaps.type_swap(target.name.rpartition('.')[0])[1].to}.{swap.target}"
+    )
+    return f"; `asyncmigrate asyncify` swaps it for `{new}` (family `{swap.family}`)"
+
 class BlockingCallRule(ProjectRule):
     """Reports calls in async code that the catalogue files under this rule's CODE.
 
@@ -187,7 +202,7 @@ class BlockingCallRule(ProjectRule):
         return self.project.blocking_entry(target)
 
     def message(self, target: Value, entry: BlockingEntry) -> str:
-        return entry.describe(self.project.describe(target)) + startup_note(self)
+        return entry.describe(self.project.describe(target)) + swap_note(self.project, target) + startup_note(self)
 
     def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
         self.report(call, self.message(target, entry))

@@ -1,0 +1,216 @@
+"""Where a swapped client goes: it may only live where the resolver follows it.
+
+After a swap, every use of a client must change with it (`session.get(...)` gains an
+`await`). The planner sees the uses the shared resolution types: a local name, an
+attribute of `self`, a module global, a `with ... as` target. A client that leaves
+those homes (returned, passed to a call, put in a container, assigned to a name the
+resolver does not type) would be used somewhere the plan cannot see, so its family
+is not swapped and the reason says where it went.
+
+This reads one file's `ast`; nothing is imported or run.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from asyncmigrate.index.refpath import ast_ref_path
+from asyncmigrate.index.values import nested_qualname
+
+
+class _File:
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.parent: dict[int, ast.AST] = {}
+        self.calls: dict[tuple[int, int], ast.Call] = {}
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                self.parent[id(child)] = node
+            if isinstance(node, ast.Call):
+                self.calls[(node.lineno, node.col_offset + 1)] = node
+        self.references = list(_references(tree))
+
+    def up(self, node: ast.AST) -> ast.AST | None:
+        return self.parent.get(id(node))
+
+    def scope(self, node: ast.AST) -> ast.AST:
+        """The innermost function (or the module) holding `node`."""
+        current = self.up(node)
+        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            current = self.up(current)
+        return current or self.tree
+
+    def owner_class(self, function: ast.AST) -> ast.ClassDef | None:
+        parent = self.up(function)
+        return parent if isinstance(parent, ast.ClassDef) else None
+
+
+@lru_cache(maxsize=128)
+def _parse(path: str, stamp: tuple[int, int]) -> _File | None:
+    try:
+        return _File(ast.parse(Path(path).read_bytes()))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _file(path: Path) -> _File | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _parse(str(path), (info.st_mtime_ns, info.st_size))
+
+
+class Reference(NamedTuple):
+    """A dotted name read in code (`requests.HTTPError`, `r.ok`), as the index
+    would write its path, with the function it is read in (None: module level)."""
+
+    scope: str | None
+    path: tuple[str, ...]
+    line: int
+    column: int
+
+
+def _references(tree: ast.Module):
+    """Every maximal dotted read and every attribute prefix of it, per scope."""
+
+    def visit(node: ast.AST, scope: str | None, cls: str | None):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for part in (*child.decorator_list, child.returns):
+                    if part is not None:
+                        yield from visit_one(part, scope, cls)
+                yield from visit(child.args, scope, cls)
+                inner = nested_qualname(cls if cls is not None else scope, child.name)
+                for stmt in child.body:
+                    yield from visit_one(stmt, inner, None)
+            elif isinstance(child, ast.ClassDef):
+                for part in (*child.bases, *child.decorator_list):
+                    yield from visit_one(part, scope, cls)
+                inner = nested_qualname(cls if cls is not None else scope, child.name)
+                for stmt in child.body:
+                    yield from visit_one(stmt, scope, inner)
+            else:
+                yield from visit_one(child, scope, cls)
+
+    def visit_one(node: ast.AST, scope: str | None, cls: str | None):
+        if isinstance(node, (ast.Attribute, ast.Name)) and isinstance(node.ctx, ast.Load):
+            path = ast_ref_path(node)
+            if path is not None:
+                yield Reference(scope, tuple(path), node.lineno, node.col_offset + 1)
+                if isinstance(node, ast.Attribute):
+                    yield from visit_one(node.value, scope, cls)
+                return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield from visit(_Holder(node), scope, cls)
+            return
+        yield from visit(node, scope, cls)
+
+    yield from visit(tree, None, None)
+
+
+class _Holder(ast.AST):
+    """Lets `visit` see one def as a child."""
+
+    def __init__(self, node: ast.AST):
+        super().__init__()
+        self.node = node
+        self._fields = ("node",)
+
+
+def references(path: Path) -> list[Reference]:
+    f = _file(path)
+    return f.references if f is not None else []
+
+
+def _use_problem(f: _File, node: ast.AST, load: bool = False) -> str | None:
+    """Why a value at `node` (the client, or a `load` of the name it was stored
+    under) leaves the places the plan follows; None when it is used in place."""
+    parent = f.up(node)
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        return None  # client.method(...), client.attribute
+    if isinstance(parent, ast.withitem) and parent.context_expr is node:
+        return None
+    if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
+        return None
+    if isinstance(parent, ast.Expr):
+        return None  # made and dropped
+    if isinstance(parent, ast.Compare) or (isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and parent.test is node):
+        return None  # `if client is None`, `if client:`
+    if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
+        return None
+    if isinstance(parent, ast.Return):
+        return "it is returned, and the callers' uses of it are not followed"
+    if isinstance(parent, (ast.Call, ast.keyword, ast.Starred)):
+        return "it is passed to a call, where its uses are not followed"
+    if isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return "it is put in a container, where its uses are not followed"
+    if isinstance(parent, (ast.Yield, ast.YieldFrom)):
+        return "it is yielded, and the consumer's uses of it are not followed"
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.AugAssign)):
+        if load:
+            return "it is assigned to another name, whose uses are not followed"
+        return None if _home(f, parent) is not None else "it is assigned where its uses are not followed"
+    if isinstance(parent, ast.Subscript):
+        return None if parent.value is node else "it is used as an index"
+    return f"it is used in a `{type(parent).__name__}` expression the plan does not follow"
+
+
+def _home(f: _File, assign: ast.AST) -> tuple[str, str] | None:
+    """`("name", n)` or `("attr", n)` for `n = value` / `self.n = value`."""
+    targets = getattr(assign, "targets", None) or [getattr(assign, "target", None)]
+    if len(targets) != 1:
+        return None
+    target = targets[0]
+    if isinstance(target, ast.Name):
+        return ("name", target.id)
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+        return ("attr", target.attr)
+    return None
+
+
+def _loads(f: _File, kind: str, name: str, scope: ast.AST):
+    if kind == "name":
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                yield node
+        return
+    cls = f.owner_class(scope)
+    for node in ast.walk(cls if cls is not None else scope):
+        if (
+            isinstance(node, ast.Attribute) and node.attr == name and isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name) and node.value.id == "self"
+        ):
+            yield node
+
+
+def escape(path: Path, line: int, column: int) -> str | None:
+    """Why the object the call at `line`:`column` returns may be used where the plan
+    cannot see it; None when every use of it is in place."""
+    f = _file(path)
+    if f is None:
+        return "its file could not be read again"
+    call = f.calls.get((line, column))
+    if call is None:
+        return "its call was not found"
+    problem = _use_problem(f, call)
+    if problem:
+        return problem
+    parent = f.up(call)
+    home = None
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+        home = _home(f, parent)
+    elif isinstance(parent, ast.withitem) and isinstance(parent.optional_vars, ast.Name):
+        home = ("name", parent.optional_vars.id)
+    if home is None:
+        return None
+    scope = f.scope(call)
+    for load in _loads(f, *home, scope):
+        problem = _use_problem(f, load, load=True)
+        if problem:
+            shown = home[1] if home[0] == "name" else f"self.{home[1]}"
+            return f"`{shown}` (line {load.lineno}): {problem}"
+    return None

@@ -1,0 +1,363 @@
+"""Planning library swaps: calls into a swappable blocking client seed the conversion.
+
+Every call the shared resolution types as a swappable API (`requests.get`, a method
+of `self.session = requests.Session()`, a `for` over a `sqlite3.Cursor`) becomes an
+edit, and the awaited ones make their caller async, which propagates like any other
+seed. A family swaps as a whole (its instances are shared): a use that cannot be
+mapped, or a use in code that must stay sync, keeps the whole family unswapped, the
+reason is reported with file:line, and the plan is made again without it (the same
+closing loop as a function whose caller cannot await it).
+
+Keyword arguments and the statement around a per-call client are read from the
+file's `ast` (the index does not keep keyword names); only files with swap sites are
+read, and nothing is imported or run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections import Counter, defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+from asyncmigrate.callgraph import MODULE_SCOPE, CallSite
+from asyncmigrate.errors import UsageError
+from asyncmigrate.index import records
+from asyncmigrate.index.values import join_id, split_id
+from asyncmigrate.swaps import CallSwap, Family
+
+from .edits import Edge, Item
+from .swapflow import escape, references
+
+#: statements a per-call client can wrap (`async with Client() as client: <stmt>`)
+_WRAPPABLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)
+
+
+class CallShape:
+    """What the `ast` says about one call: its keyword names, and whether a statement
+    of its own holds it (so a per-call client can wrap that statement)."""
+
+    def __init__(self, keywords: tuple[str, ...], wrappable: str):
+        self.keywords = keywords
+        #: "" when a per-call client can wrap its statement, else why not
+        self.wrappable = wrappable
+
+
+@lru_cache(maxsize=256)
+def _shapes(path: str, stamp: tuple[int, int]) -> dict[tuple[int, int], CallShape]:
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    shapes: dict[tuple[int, int], CallShape] = {}
+
+    def visit(node: ast.AST, statement: ast.stmt | None, why: str) -> None:
+        if isinstance(node, ast.stmt):
+            statement, why = node, "" if isinstance(node, _WRAPPABLE) else "it is in the header of a compound statement"
+        elif isinstance(node, ast.Lambda):
+            why = "it is in a lambda"
+        elif isinstance(node, ast.GeneratorExp):
+            why = "it is in a generator expression"
+        if isinstance(node, ast.Call):
+            keywords = tuple(k.arg or "**" for k in node.keywords)
+            shapes[(node.lineno, node.col_offset + 1)] = CallShape(keywords, why)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(node, ast.stmt) and isinstance(child, ast.stmt):
+                visit(child, child, "")
+            else:
+                visit(child, statement, why)
+
+    visit(tree, None, "it is module-level code")
+    return shapes
+
+
+def call_shape(path: Path, line: int, column: int) -> CallShape | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _shapes(str(path), (info.st_mtime_ns, info.st_size)).get((line, column))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+class SwapPlanning:
+    """The swap half of the planner (mixed into `Planner`)."""
+
+    #: families a previous round found unsafe to swap -> why
+    dropped_swaps: dict[str, str]
+    #: this round's new reasons to drop a family
+    swap_conflicts: dict[str, str]
+
+    def _init_swaps(self, dropped: dict[str, str] | None) -> None:
+        self.dropped_swaps = dict(dropped or {})
+        self.swap_conflicts = {}
+        #: factory edits that need no async caller (`requests.Session()` in `__init__`)
+        self.swap_edges: list[Edge] = []
+        #: edits per family, for the plan's summary
+        self.swap_counts: Counter[str] = Counter()
+        #: async functions that use a shared swapped client -> its families
+        self.shared_swap_users: dict[str, set[str]] = defaultdict(set)
+        #: (module, line, col) of a `with`/`for` edit -> its family
+        self._swap_family_of: dict[tuple[str, int, int], str] = {}
+
+    @property
+    def swaps(self):
+        return self.project.catalogue.swaps
+
+    def _drop_swap(self, family: str, module: str, line: int, reason: str) -> None:
+        if family in self.swap_conflicts or family in self.dropped_swaps:
+            return
+        rel = self.rel_of.get(module, module)
+        self.swap_conflicts[family] = f"{rel}:{line}: {reason}"
+
+    def _python_problem(self, family: Family) -> str | None:
+        target = self.project.config.target_version
+        if not target or not family.python:
+            return None
+        project = (3, int(target[3:]))
+        if project < _version(family.python):
+            return (
+                f"the project supports Python {project[0]}.{project[1]} (requires-python / target-version), "
+                f"and {family.requirement or family.name} needs {family.python} or newer"
+            )
+        return None
+
+    def _seed_swaps(self) -> None:
+        skipped = set(self.options.no_swap)
+        unknown = skipped - set(self.swaps.families) - {"all"}
+        if unknown:
+            raise UsageError(
+                f"--no-swap {', '.join(sorted(unknown))}: no such swap family (known: {', '.join(sorted(self.swaps.families))}, all)"
+            )
+        if "all" in skipped:
+            return
+        self.dropped_swaps.update({family: "" for family in skipped})
+        for site in list(self.graph.sites()):
+            callee = site.callee
+            if callee is None or callee.kind != "external" or site.awaited:
+                continue
+            swap = self.swaps.call(callee.name)
+            if swap is not None and swap.family not in self.dropped_swaps:
+                self._swap_call(site, swap, callee.name)
+        self._passed_clients()
+        self._swap_uses()
+        self._swap_references()
+
+    def _swap_call(self, site: CallSite, swap: CallSwap, origin: str) -> None:
+        family = self.swaps.family(swap.family)
+        module_level = split_id(site.caller)[1] == MODULE_SCOPE
+        shape = call_shape(self.project.root / self.rel_of[site.module], site.line, site.column) if site.module in self.rel_of else None
+        problem = swap.unmapped or self._python_problem(family)
+        if not problem and self.rel_of.get(site.module) not in self.targets:
+            problem = f"`{origin}` is used outside PATH"
+        if not problem and shape is not None:
+            if "**" in shape.keywords and (family.keywords or family.unmapped_keywords):
+                problem = (
+                    f"`{origin}(..., **...)`: keyword arguments passed with `**` cannot be checked "
+                    "against the async API (its keywords differ)"
+                )
+            for keyword in () if problem else shape.keywords:
+                if swap.form == "client" and keyword in family.client_keywords:
+                    continue  # moves to the per-call client
+                if keyword in family.unmapped_keywords:
+                    problem = f"`{origin}(..., {keyword}=...)`: {family.unmapped_keywords[keyword]}"
+                    break
+        if not problem and swap.form == "client" and (shape is None or shape.wrappable):
+            problem = f"`{origin}` makes its own client, and {shape.wrappable if shape else 'its call was not found'}, so no client can wrap it"
+        if not problem:
+            problem = self._escape_problem(site, swap, origin)
+        if not problem and swap.awaited and module_level:
+            problem = f"module-level code calls `{origin}`, and module-level code cannot await"
+        if problem:
+            # All or nothing, even for a call with its own client: a handler of
+            # `requests.HTTPError` must not guard both libraries.
+            self._drop_swap(swap.family, site.module, site.line, problem)
+            return
+        detail = json.dumps(
+            {
+                "form": swap.form,
+                "target": swap.target,
+                "await": swap.awaited,
+                "client": swap.client,
+                "keywords": family.keywords,
+                "client_keywords": sorted(family.client_keywords) if swap.form == "client" else [],
+                "family": swap.family,
+            },
+            sort_keys=True,
+        )
+        edge = self._edge(site, "", "swap", f"{detail}|{origin}")
+        if swap.awaited:
+            self._require(site.caller, edge)
+        else:
+            self.swap_edges.append(edge)
+
+    def _holds_client(self, class_name: str) -> str | None:
+        """The family of `class_name` when it is a swapped class with awaited methods
+        (a client, a cursor): its every use must be seen."""
+        found = self.swaps.type_swap(class_name)
+        if found is None or not (found[1].awaited or found[1].all_awaited):
+            return None
+        return found[0].name
+
+    def _escape_problem(self, site: CallSite, swap: CallSwap, origin: str) -> str | None:
+        if swap.form == "client":
+            return None
+        made = self.project.catalogue.return_type(origin) or origin
+        if self._holds_client(made) is None:
+            return None
+        why = escape(self.project.root / self.rel_of[site.module], site.line, site.column)
+        source = "made here" if made == origin else f"from `{origin}`"
+        return f"the `{made}` {source} cannot be followed: {why}" if why else None
+
+    def _passed_clients(self) -> None:
+        """A swapped client passed to any call leaves the places the plan follows."""
+        for site in self.graph.sites():
+            for value in site.passed:
+                if value.kind != "external_instance":
+                    continue
+                family = self._holds_client(value.name)
+                if family is not None and family not in self.dropped_swaps:
+                    where = self._qualified(site.callee) or ".".join(site.path)
+                    self._drop_swap(
+                        family, site.module, site.line,
+                        f"a `{value.name}` is passed to `{where}`, where its uses are not followed",
+                    )
+
+    def _swap_uses(self) -> None:
+        """`with`/`for` over a swapped instance, and `for` over a method whose result
+        iterates asynchronously (`pubsub.listen()`)."""
+        for summary in self.project.index.summaries():
+            if "functions" not in summary:
+                continue
+            module = summary["name"]
+            for qualname, fn in summary["functions"].items():
+                caller = join_id(module, qualname)
+                for use in records.uses(fn):
+                    if use.kind not in ("with", "for", "compfor") or not use.path:
+                        continue
+                    self._swap_use(module, qualname, caller, use)
+
+    def _swap_use(self, module: str, scope: str, caller: str, use: records.UseRecord) -> None:
+        path = tuple(use.path)
+        statement = "with" if use.kind == "with" else "for"
+        if statement == "for" and path[-1] == "()":
+            callee = self.resolver.call_target(module, scope, path[:-1])
+            if callee is not None and callee.kind == "external":
+                owner, _, method = self.project.catalogue.normalize(callee.name).rpartition(".")
+                found = self.swaps.type_swap(owner)
+                if found and method in found[1].async_iter:
+                    self._require_swap_use(found[0].name, module, caller, use)
+                    return
+        value = self.resolver.value_of(module, scope, path)
+        if value is None or value.kind != "external_instance":
+            return
+        found = self.swaps.type_swap(value.name)
+        if found is None or found[0].name in self.dropped_swaps:
+            return
+        family, swap = found
+        form = swap.with_ if statement == "with" else swap.iterate
+        if form != f"async {statement}":
+            self._drop_swap(family.name, module, use.line, f"`{statement}` over a `{value.name}`: {form}")
+            return
+        self._require_swap_use(family.name, module, caller, use)
+
+    def _require_swap_use(self, family: str, module: str, caller: str, use: records.UseRecord) -> None:
+        if split_id(caller)[1] == MODULE_SCOPE:
+            self._drop_swap(family, module, use.line, "module-level code cannot use `async with` or `async for`")
+            return
+        edge = Edge(caller, "", f"swap {use.kind}", module, use.line, use.column, None, use.kind)
+        self._swap_family_of[(module, use.line, use.column)] = family
+        self._require(caller, edge)
+
+    def _swap_references(self) -> None:
+        """Names read, not called, that change with a swapped family (`except
+        requests.HTTPError`, `-> requests.Response`), and attributes read on its
+        instances (`response.ok` -> `response.is_success`)."""
+        used = {self.swap_family(e) for e in (*self.edges, *self.swap_edges) if e.kind.startswith("swap")}
+        used -= set(self.dropped_swaps)
+        if not used:
+            return
+        families = [self.swaps.family(name) for name in sorted(used)]
+        roots = {name.split(".")[0] for f in families for name in (*f.names, *f.calls, *f.types)}
+        resolve = self.resolver.value_of
+        for rel in sorted(self.targets):
+            summary = self.project.index.by_path.get(rel)
+            if not summary or "functions" not in summary:
+                continue
+            if not any(str(target).split(".")[0] in roots for target in summary.get("imports", {}).values()):
+                continue
+            module = summary["name"]
+            for ref in references(self.project.root / rel):
+                value = resolve(module, ref.scope, ref.path)
+                name = self._qualified(value) if value is not None and value.kind == "external" else None
+                for family in families:
+                    if name is not None and self.project.catalogue.normalize(name) in family.names:
+                        normal = self.project.catalogue.normalize(name)
+                        self._swap_ref(family.name, module, ref, "swap name", f"{family.names[normal]}|{name}")
+                        break
+                if len(ref.path) < 2:
+                    continue
+                owner = resolve(module, ref.scope, ref.path[:-1])
+                if owner is None or owner.kind != "external_instance":
+                    continue
+                found = self.swaps.type_swap(owner.name)
+                if found is None or found[0].name not in used:
+                    continue
+                new, problem = found[1].attribute(ref.path[-1])
+                if problem:
+                    self._drop_swap(found[0].name, module, ref.line, problem)
+                elif new != ref.path[-1]:
+                    self._swap_ref(found[0].name, module, ref, "swap attr", new)
+
+    def _swap_ref(self, family: str, module: str, ref, kind: str, new: str) -> None:
+        edge = Edge(join_id(module, ref.scope or MODULE_SCOPE), "", kind, module, ref.line, ref.column, ref.path, new)
+        self._swap_family_of[(module, ref.line, ref.column)] = family
+        self.swap_edges.append(edge)
+
+    def _swap_bridges(self, bridges: list[tuple[str, str, str, int]]) -> None:
+        """A sync bridge runs its callee on an event loop of its own, per call: a
+        shared async client (an httpx.AsyncClient made once, an aiosqlite
+        connection) reached through one would be used on several loops, which
+        those clients do not allow. (A per-call client is made inside the loop.)"""
+        if not bridges or not self.shared_swap_users:
+            return
+        families: dict[str, set[str]] = {f: set(s) for f, s in self.shared_swap_users.items()}
+        callers: dict[str, set[str]] = defaultdict(set)
+        for edge in self.edges:
+            if edge.callee and edge.callee in self.async_fns:
+                callers[edge.callee].add(edge.caller)
+        todo = list(families)
+        while todo:  # whoever awaits a user uses the client too
+            fid = todo.pop()
+            for caller in callers.get(fid, ()):
+                if caller in self.async_fns and not families.get(caller, set()) >= families[fid]:
+                    families.setdefault(caller, set()).update(families[fid])
+                    todo.append(caller)
+        for caller, callee, path, line in bridges:
+            for family in sorted(families.get(callee, ())):
+                module = split_id(caller)[0]
+                self._drop_swap(
+                    family, module, line,
+                    f"`{caller}` stays sync and bridges `{callee}`, which would run the shared async client "
+                    "on an event loop of its own per call: convert the callers too (no --max-layer, fewer --stop-at)",
+                )
+
+    def swap_family(self, edge: Edge) -> str:
+        if edge.kind == "swap":
+            return json.loads(edge.detail.partition("|")[0])["family"]
+        return self._swap_family_of[(edge.module, edge.line, edge.col)]
+
+    def swap_items(self) -> list[Item]:
+        """Why each dropped family stays as it is (for the summary)."""
+        items = []
+        for family, reason in sorted(self.dropped_swaps.items()):
+            if not reason:  # --no-swap
+                continue
+            where, _, why = reason.partition(": ")
+            path, _, line = where.rpartition(":")
+            items.append(Item(path, int(line) if line.isdigit() else 0, f"swap `{family}` not applied: {why}"))
+        return items
