@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, lint_json, run_cli
 
 CASE = FIXTURES / "swaps" / "forecast"
 
@@ -465,3 +465,27 @@ def test_psycopg_connections_cursors_and_transactions_swap(tmp_path):
                         rows = [row async for row in cur]
                 return rows, await (await conn.execute("SELECT 2")).fetchone()
     """)
+
+
+def test_blocking_findings_name_the_swap_and_know_niquests_and_httpx2(tmp_path):
+    root = _write(tmp_path / "p", {
+        "h.py": """
+            import niquests
+            import requests
+            import sqlite3
+
+            async def handler(url, path):
+                conn = sqlite3.connect(path)
+                return requests.get(url), niquests.Session().get(url), conn
+        """,
+    })
+    _, findings = lint_json(str(root / "h.py"), "--no-cache", cwd=root)
+    messages = sorted((f["code"], f["line"], f["message"]) for f in findings)
+    assert [(code, line) for code, line, _ in messages] == [("AM202", 8), ("AM202", 8), ("AM205", 7)]
+    niquests_call, requests_call, connect = (m for _, _, m in messages)
+    assert niquests_call == (
+        "`niquests.Session.get` makes a blocking HTTP request in async code; use httpx.AsyncClient or aiohttp.ClientSession"
+    )
+    assert requests_call.startswith("`requests.get` makes a blocking HTTP request")
+    assert requests_call.endswith("; `asyncmigrate asyncify` swaps it for `httpx.AsyncClient.get` (family `requests`)")
+    assert connect.endswith("; `asyncmigrate asyncify` swaps it for `aiosqlite.connect` (family `sqlite3`)")
