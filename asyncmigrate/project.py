@@ -29,7 +29,10 @@ def find_root(path: Path) -> Path:
     if not start.is_dir():
         start = start.parent
     for candidate in (start, *start.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+        # A package's own `setup.py` module (Home Assistant's) marks no project.
+        in_package = (candidate / "__init__.py").exists()
+        markers = [m for m in ROOT_MARKERS if not (in_package and m == "setup.py")]
+        if any((candidate / marker).exists() for marker in markers):
             return candidate
     top = start
     while (top / "__init__.py").exists() and top.parent != top:

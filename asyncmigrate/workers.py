@@ -30,14 +30,26 @@ def _ignore_interrupts() -> None:
 
 
 def parallel_map(
-    fn: Callable[[T], R], items: Iterable[T], jobs: int, *, chunksize: int, mp_context: Any = None
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    jobs: int,
+    *,
+    chunksize: int,
+    mp_context: Any = None,
+    on_result: Callable[[R], None] | None = None,
 ) -> list[R]:
-    """`[fn(item) for item in items]` over `jobs` worker processes, in order."""
+    """`[fn(item) for item in items]` over `jobs` worker processes, in order;
+    `on_result` is called with each result as it arrives (a progress bar)."""
     with signals_deferred():
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context, initializer=_ignore_interrupts)
         results = pool.map(fn, items, chunksize=chunksize)
     try:
-        return list(results)
+        done = []
+        for result in results:
+            done.append(result)
+            if on_result is not None:
+                on_result(result)
+        return done
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         # No public way to stop running workers before Python 3.14's terminate_workers.

@@ -6,6 +6,7 @@ configuration or internal error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -138,7 +139,8 @@ def lint_command(paths: tuple[str, ...], **options: Any) -> None:
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=options["stdin_filename"],
     )
-    with command_errors():
+    with command_errors(), TerminalProgress.when_wanted(options["quiet"]) as progress:
+        request.progress = progress
         status = _lint(
             request,
             Reporting.from_options(options),
@@ -147,6 +149,42 @@ def lint_command(paths: tuple[str, ...], **options: Any) -> None:
             options["profile_report"],
         )
     sys.exit(status)
+
+
+class TerminalProgress:
+    """A progress bar on stderr for runs that lint many files (rich, as asyncify
+    has): shown only on a terminal, never with --quiet, and gone when done."""
+
+    #: fewer files than this finish before a bar would help
+    MIN_FILES = 200
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def when_wanted(cls, quiet: bool):
+        progress = cls() if not quiet and sys.stderr.isatty() else None
+        try:
+            yield progress
+        finally:
+            if progress is not None and progress._bar is not None:
+                progress._bar.stop()
+
+    def start(self, total: int) -> None:
+        if total < self.MIN_FILES:
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._bar = Progress(console=Console(stderr=True), transient=True)
+        self._task = self._bar.add_task("lint", total=total)
+        self._bar.start()
+
+    def advance(self, result: Any) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
 
 
 @dataclass

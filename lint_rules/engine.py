@@ -49,6 +49,8 @@ class FileResult:
     original: bytes | None = None
     #: the findings that fixes removed, as reported before each fix round
     fixed_diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: the content hash of the text linted (set by the runner, for its cache)
+    source_hash: str | None = None
 
 
 def _error(display: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:

@@ -3,15 +3,22 @@
 Cross-module rules need the whole project even when pre-commit names only the
 changed files, so the run always builds (or loads from cache) the index of every
 project that a named path belongs to, and lints only the named files.
+
+A file's findings are cached with the index (`FindingsCache`), keyed by its
+content, the whole project's fingerprint, the configuration, the selected rules
+and the tool's code: a run in which nothing changed parses nothing, and the
+rules' whole-project analyses are not even prepared.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +27,8 @@ from asyncmigrate.config import Config, check_gather_style, load_config
 from lint_rules.diagnostics import INTERNAL_ERROR, PARSE_ERROR, UNUSED_NOQA, Diagnostic
 from asyncmigrate import fileio
 from asyncmigrate.errors import UsageError
+from asyncmigrate.index.store import content_hash
+from asyncmigrate.resultkeys import code_fingerprint
 from asyncmigrate.project import PathFilter, collect_targets, find_root, relpath
 from asyncmigrate.workers import parallel_map
 
@@ -56,6 +65,19 @@ class LintRequest:
     #: the text read for the path `-`, linted as `stdin_filename` (default `-`)
     stdin: bytes | None = None
     stdin_filename: str | None = None
+    #: told how many files are linted (not served from the cache), then of each
+    #: one done: a progress bar on a terminal (`cli.TerminalProgress`)
+    progress: Progress | None = None
+
+
+class Progress:
+    """What the run reports while it lints; nothing by default."""
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, result: FileResult) -> None:
+        pass
 
 
 @dataclass
@@ -89,7 +111,9 @@ def _lint_one(job: tuple[Path, Path, str, bool, bytes | None]) -> FileResult:
     try:
         if fix:
             return linter.fix(path, display, source)
-        return linter.lint(path, display, source)
+        result = linter.lint(path, display, source)
+        result.source_hash = content_hash(source)
+        return result
     except RecursionError:
         return _file_finding(path, display, PARSE_ERROR, "file is too deeply nested to analyse")
     except Exception as e:  # noqa: BLE001 - one file's crash must not end the run
@@ -114,6 +138,93 @@ def _internal_error(error: Exception) -> str:
 
 #: (root, file, display path, its text when it is not read from the file)
 Target = tuple[Path, Path, str, "bytes | None"]
+
+
+class FindingsCache:
+    """Each file's findings, stored with the index of its project.
+
+    A file's key covers its content hash, the fingerprint of the whole project
+    (every file's hash: the cross-module facts its findings may depend on, taken
+    whole as the first safe step, so any edit re-lints every file), the
+    configuration, the selected codes, the knowledge base and the tool's code. The
+    path as the user named it is not stored: it is given back on the way out.
+    """
+
+    def __init__(self, project: Project, codes: list[str], unsafe_fixes: bool):
+        self.index = project.index
+        self.root = project.root
+        settings = json.dumps(asdict(project.config), default=str, sort_keys=True)
+        parts = [
+            code_fingerprint("asyncmigrate", "lint_rules"),
+            project.analysis_key,
+            settings,
+            ",".join(codes),
+            str(unsafe_fixes),
+            self.index.fingerprint,
+        ]
+        self.base = hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+    def _key(self, digest: str) -> str:
+        return f"{self.base}:{digest}"
+
+    def lookup(self, targets: list[Target]) -> dict[int, FileResult]:
+        """The cached results of `targets`, by position in the list."""
+        rels = {i: relpath(t[1], self.root) for i, t in enumerate(targets)}
+        stored = self.index.cached_results(sorted(set(rels.values())))
+        found = {}
+        for i, (_, path, display, _) in enumerate(targets):
+            rel = rels[i]
+            digest = self.index.hashes.get(rel)
+            entry = stored.get(rel)
+            if digest is None or entry is None or entry[0] != self._key(digest):
+                continue
+            diagnostics = _decoded(display, entry[1])
+            if diagnostics is None:
+                self.index.cache_problem(f"malformed findings of {rel}")
+            else:
+                found[i] = FileResult(path, display, diagnostics)
+        return found
+
+    def store(self, linted: list[tuple[Target, FileResult]]) -> None:
+        """Cache the results of files linted as the index saw them (a file that
+        changed since, or whose check crashed, is not cached)."""
+        items = []
+        for (_, path, _, _), result in linted:
+            rel = relpath(path, self.root)
+            digest = result.source_hash
+            if digest is None or digest != self.index.hashes.get(rel):
+                continue
+            if any(d.code == INTERNAL_ERROR for d in result.diagnostics):
+                continue
+            rows = [
+                [d.line, d.column, d.end_line, d.end_column, d.code, d.message, d.fixable, d.scope]
+                for d in result.diagnostics
+            ]
+            items.append((rel, self._key(digest), json.dumps(rows, separators=(",", ":"))))
+        self.index.save_results(items)
+
+
+_FIELD_TYPES = (int, int, int, int, str, str, bool, str)
+
+
+def _decoded(display: str, text: str) -> list[Diagnostic] | None:
+    """The findings of a cached text, None when it is not of their shape."""
+    try:
+        rows = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(rows, list):
+        return None
+    found = []
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == len(_FIELD_TYPES)
+            and all(type(v) is t for v, t in zip(row, _FIELD_TYPES))
+        ):
+            return None
+        found.append(Diagnostic(display, *row))
+    return found
 
 
 def _targets(request: LintRequest) -> tuple[list[Target], int]:
@@ -226,26 +337,51 @@ def run(request: LintRequest) -> LintOutcome:
         )
     jobs = request.jobs or os.cpu_count() or 1
     codes = {PARSE_ERROR, INTERNAL_ERROR}
-    for root in {target[0] for target in targets}:
+    fix = request.fix or request.diff
+    # Only plain lint runs of files on disk are cached: fixes and SARIF fix texts
+    # carry more than the findings.
+    cacheable = request.use_cache and not fix and not request.fix_texts and request.stdin is None
+    caches: dict[Path, FindingsCache] = {}
+    results: list[FileResult | None] = [None] * len(targets)
+    for root in sorted({target[0] for target in targets}):
         config = _config(root, request)
         project = Project.load(root, config=config, use_cache=request.use_cache, jobs=jobs)
         rules = select_rules(config)
-        codes.update(rule.CODE for rule in rules)
+        unused = rule_enabled(config, UNUSED_NOQA, False)
+        rule_codes = {rule.CODE for rule in rules} | ({UNUSED_NOQA} if unused else set())
+        codes.update(rule_codes)
+        mine = [i for i, target in enumerate(targets) if target[0] == root]
+        if cacheable:
+            caches[root] = FindingsCache(project, sorted(rule_codes), request.unsafe_fixes)
+            for i, result in caches[root].lookup([targets[i] for i in mine]).items():
+                results[mine[i]] = result
+        if all(results[i] is not None for i in mine):
+            continue  # every finding cached: no rule needs preparing
         _LINTERS[root] = FileLinter(project, rules, unsafe_fixes=request.unsafe_fixes)
         _LINTERS[root].fix_texts = request.fix_texts
-        if rule_enabled(config, UNUSED_NOQA, False):
-            _LINTERS[root].unused_noqa = True
-            codes.add(UNUSED_NOQA)
-    fix = request.fix or request.diff
-    work = [(root, path, display, fix, source) for root, path, display, source in targets]
+        _LINTERS[root].unused_noqa = unused
+    todo = [i for i, result in enumerate(results) if result is None]
+    work = [(*targets[i][:3], fix, targets[i][3]) for i in todo]
+    progress = request.progress or Progress()
+    progress.start(len(work))
     if jobs > 1 and len(work) >= PARALLEL_THRESHOLD and _can_fork():
         context = multiprocessing.get_context("fork")
-        results = parallel_map(_lint_one, work, jobs, chunksize=8, mp_context=context)
+        linted = parallel_map(
+            _lint_one, work, jobs, chunksize=8, mp_context=context, on_result=progress.advance
+        )
     else:
-        results = [_lint_one(job) for job in work]
-    diagnostics = sorted(d for r in results for d in r.diagnostics)
-    stdin = results[0] if "-" in request.paths else None
-    return LintOutcome(diagnostics, results, len(work), codes, stdin)
+        linted = []
+        for job in work:
+            linted.append(_lint_one(job))
+            progress.advance(linted[-1])
+    for i, result in zip(todo, linted):
+        results[i] = result
+    for root, cache in caches.items():
+        cache.store([(targets[i], results[i]) for i in todo if targets[i][0] == root])
+    done = [r for r in results if r is not None]
+    diagnostics = sorted(d for r in done for d in r.diagnostics)
+    stdin = done[0] if "-" in request.paths else None
+    return LintOutcome(diagnostics, done, len(done), codes, stdin)
 
 
 def linter_for(path: Path) -> FileLinter:

@@ -165,7 +165,7 @@ def test_no_cache_writes_no_cache_dir(proj):
     assert not cache.exists()
     assert run_cli("app.py", cwd=proj).returncode == 1
     # The cache is the user's, outside the work tree (never committed, never forged).
-    assert (cache / "index.json").is_file()
+    assert (cache / store.CACHE_FILE).is_file()
     assert not (proj / ".asyncmigrate_cache").exists()
 
 

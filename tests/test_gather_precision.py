@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sqlite3
 import shutil
 from pathlib import Path
 
@@ -164,8 +165,10 @@ def test_suspension_is_a_whole_project_fact(project_copy):
     assert project.waits_only_when("hub.prices:fetch_price") is None
     # Computed once and cached with the index, keyed by its content.
     Project.load(root, use_cache=True)
-    cached = json.loads((store.cache_dir(root) / "index.json").read_text())
-    assert "hub.prices:cached_price" in cached["derived"]["never_suspending"]["ids"]
+    db = sqlite3.connect(store.cache_dir(root) / store.CACHE_FILE)
+    (text,) = db.execute("SELECT value FROM derived WHERE name = 'never_suspending'").fetchone()
+    db.close()
+    assert "hub.prices:cached_price" in json.loads(text)["ids"]
 
 
 def test_an_await_that_is_not_a_call_suspends(tmp_path):

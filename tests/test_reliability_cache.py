@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -39,13 +40,35 @@ def _cache_file(proj: Path) -> Path:
     return store.cache_dir(proj) / store.CACHE_FILE
 
 
+def _execute(proj: Path, sql: str, *params) -> list[tuple]:
+    db = sqlite3.connect(_cache_file(proj), isolation_level=None)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def _set_summary_text(proj: Path, text: str) -> None:
+    """Replace the cached summary of app.py by `text`, and drop the cached findings
+    (which would otherwise answer without the summary being read)."""
+    _execute(proj, "UPDATE modules SET summary = ? WHERE rel = 'app.py'", text)
+    _execute(proj, "DELETE FROM results")
+
+
+def _summary(proj: Path) -> dict:
+    return json.loads(_execute(proj, "SELECT summary FROM modules WHERE rel = 'app.py'")[0][0])
+
+
 def _forged(proj: Path) -> dict:
-    """The real cache of `proj`, with the handler's call records removed under the
-    file's true content hash: read as it is, it would hide the AM201."""
-    payload = json.loads(_cache_file(proj).read_text())
-    summary = payload["files"]["app.py"]["summary"]
+    """The real cached summary of app.py, with the handler's call records removed
+    under the file's true content hash: read as it is, it would hide the AM201."""
+    summary = _summary(proj)
     summary["functions"]["handler"]["calls"] = []
-    return payload
+    return summary
+
+
+def _forge(proj: Path) -> None:
+    _set_summary_text(proj, json.dumps(_forged(proj)))
 
 
 def _assert_finds_and_rebuilds(proj: Path, reason: str) -> None:
@@ -68,41 +91,75 @@ def test_the_forgery_would_hide_the_finding_if_it_were_trusted(proj):
     """What the other tests defend against: the user's own cache is trusted, so
     editing it does hide findings (which is why nothing else may write it)."""
     _lint(proj)
-    _cache_file(proj).write_text(json.dumps(_forged(proj)))
+    _forge(proj)
+    assert _lint(proj).returncode == 0
+
+
+def test_forged_cached_findings_would_hide_the_finding_too(proj):
+    """The findings cache is trusted the same way (and lives in the same place)."""
+    _lint(proj)
+    _execute(proj, "UPDATE results SET value = '[]'")
     assert _lint(proj).returncode == 0
 
 
 def test_a_cache_committed_to_the_work_tree_is_never_read(proj, tmp_path, monkeypatch):
     _lint(proj)
-    forged = _forged(proj)
+    forged = tmp_path / "forged.sqlite3"
+    _forge(proj)
+    _cache_file(proj).rename(forged)
     committed = proj / ".asyncmigrate_cache"
     committed.mkdir()
-    (committed / "index.json").write_text(json.dumps(forged))
+    (committed / store.CACHE_FILE).write_bytes(forged.read_bytes())
+    (committed / "index.json").write_text(json.dumps({"files": {"app.py": {"summary": _forged_json()}}}))
     for fresh in (False, True):  # with the user's own cache, and on a machine without one
         if fresh:
             monkeypatch.setenv(store.CACHE_ENV, str(tmp_path / "empty-cache"))
         result = _lint(proj)
         assert result.returncode == 1 and FINDING in result.stdout
-    assert json.loads((committed / "index.json").read_text()) == forged
+    assert (committed / store.CACHE_FILE).read_bytes() == forged.read_bytes()
+
+
+def _forged_json() -> dict:
+    return {"functions": {"handler": {"calls": []}}}
 
 
 @pytest.mark.parametrize(
-    "edit, reason",
+    "text, reason",
     [
-        (lambda p: {**p, "files": []}, "`files` is not an object"),
-        (lambda p: {**p, "files": {"app.py": {"hash": 5, "summary": {}}}}, "malformed entry for app.py"),
-        (lambda p: {**p, "files": {"app.py": "x"}}, "malformed entry for app.py"),
-        (lambda p: {**p, "fingerprint": None}, "`fingerprint` is not a string"),
-        (lambda p: {**p, "derived": []}, "`derived` is not an object"),
-        (lambda p: [p], "not a JSON object"),
-        (lambda p: {**p, "key": "0/0"}, "written by another version"),
+        ("{not json", "not valid JSON"),
+        ("[1]", "malformed entry for app.py"),
+        ('"x"', "malformed entry for app.py"),
+        ("null", "malformed entry for app.py"),
     ],
 )
-def test_a_cache_of_the_wrong_shape_is_rebuilt(proj, edit, reason):
+def test_a_summary_of_the_wrong_shape_is_rebuilt(proj, text, reason):
     _lint(proj)
-    _cache_file(proj).write_text(json.dumps(edit(json.loads(_cache_file(proj).read_text()))))
+    _set_summary_text(proj, text)
     _assert_finds_and_rebuilds(proj, reason)
     # The rebuilt cache is sound again: the next run is silent about it.
+    assert "cache ignored" not in _lint(proj).stderr
+
+
+def test_a_cache_of_another_version_is_rebuilt(proj):
+    _lint(proj)
+    _execute(proj, "UPDATE meta SET value = '0/0' WHERE key = 'key'")
+    _assert_finds_and_rebuilds(proj, "written by another version")
+    assert "cache ignored" not in _lint(proj).stderr
+
+
+def test_a_derived_analysis_of_the_wrong_shape_is_recomputed(proj):
+    _lint(proj)
+    _execute(proj, "UPDATE derived SET value = '[]'")
+    _execute(proj, "DELETE FROM results")
+    _assert_finds_and_rebuilds(proj, "derived `")
+    assert "cache ignored" not in _lint(proj).stderr
+
+
+@pytest.mark.parametrize("value", ["{not json", '[[1, 2]]', '[[1, 1, 1, 1, "AM201", "m", "no", ""]]', '{}'])
+def test_cached_findings_of_the_wrong_shape_are_not_used(proj, value):
+    _lint(proj)
+    _execute(proj, "UPDATE results SET value = ?", value)
+    _assert_finds_and_rebuilds(proj, "malformed findings of app.py")
     assert "cache ignored" not in _lint(proj).stderr
 
 
@@ -119,26 +176,45 @@ def test_a_cache_of_the_wrong_shape_is_rebuilt(proj, edit, reason):
 )
 def test_a_summary_field_of_the_wrong_type_is_rebuilt(proj, field, value, reason):
     _lint(proj)
-    payload = json.loads(_cache_file(proj).read_text())
-    payload["files"]["app.py"]["summary"][field] = value
-    _cache_file(proj).write_text(json.dumps(payload))
+    summary = _summary(proj)
+    summary[field] = value
+    _set_summary_text(proj, json.dumps(summary))
     _assert_finds_and_rebuilds(proj, reason)
 
 
 def test_deep_nesting_is_rejected_without_a_crash(proj):
     _lint(proj)
     depth = 200_000
-    key = json.dumps(store._CACHE_KEY)
-    _cache_file(proj).write_text('{"key": %s, "files": %s%s}' % (key, "[" * depth, "]" * depth))
+    _set_summary_text(proj, "[" * depth + "]" * depth)
     _assert_finds_and_rebuilds(proj, "nested too deeply")
 
 
-@pytest.mark.parametrize("content", [b"", b"{not json", b"\xff\xfe\x00", b"null"])
-def test_a_cache_that_is_not_json_is_rebuilt(proj, content):
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00" * 200, b"SQLite format 3\x00" + b"\x07" * 4000])
+def test_a_cache_that_is_not_a_database_is_rebuilt(proj, content):
     _lint(proj)
     _cache_file(proj).write_bytes(content)
-    reason = "not a JSON object" if content == b"null" else "not valid JSON"
-    _assert_finds_and_rebuilds(proj, reason)
+    _assert_finds_and_rebuilds(proj, "not a")
+    assert "cache ignored" not in _lint(proj).stderr
+
+
+def test_a_truncated_database_is_rebuilt(proj):
+    _lint(proj)
+    cache = _cache_file(proj)
+    data = cache.read_bytes()
+    cache.write_bytes(data[: len(data) // 2])
+    result = _lint(proj)
+    assert result.returncode == 1 and FINDING in result.stdout
+    assert result.stderr.count("cache ignored") <= 1
+    second = _lint(proj)
+    assert FINDING in second.stdout and "cache ignored" not in second.stderr
+
+
+def test_an_empty_database_file_is_filled_again(proj):
+    _lint(proj)
+    _cache_file(proj).write_bytes(b"")
+    result = _lint(proj)
+    assert result.returncode == 1 and FINDING in result.stdout
+    assert _execute(proj, "SELECT rel FROM modules") == [("app.py",)]
 
 
 def test_a_cache_file_that_is_a_symlink_is_not_followed(proj, tmp_path):
@@ -146,17 +222,17 @@ def test_a_cache_file_that_is_a_symlink_is_not_followed(proj, tmp_path):
     cache = _cache_file(proj)
     cache.unlink()
     cache.symlink_to("/dev/zero")  # followed, it would be read until memory runs out
-    _assert_finds_and_rebuilds(proj, "index.json is a symlink")
+    _assert_finds_and_rebuilds(proj, f"{store.CACHE_FILE} is a symlink")
     # The rebuild replaced the link, not what it points to.
     assert cache.is_file() and not cache.is_symlink()
 
     # A link to a forged cache elsewhere is not read either.
-    forged = tmp_path / "forged.json"
-    forged.write_text(json.dumps(_forged(proj)))
-    cache.unlink()
+    forged = tmp_path / "forged.sqlite3"
+    _forge(proj)
+    cache.rename(forged)
     cache.symlink_to(forged)
     before = forged.read_bytes()
-    _assert_finds_and_rebuilds(proj, "index.json is a symlink")
+    _assert_finds_and_rebuilds(proj, f"{store.CACHE_FILE} is a symlink")
     assert forged.read_bytes() == before
 
 
@@ -165,7 +241,7 @@ def test_a_cache_file_that_is_a_fifo_does_not_hang(proj):
     cache = _cache_file(proj)
     cache.unlink()
     os.mkfifo(cache)
-    _assert_finds_and_rebuilds(proj, "index.json: not a regular file (a FIFO)")
+    _assert_finds_and_rebuilds(proj, f"{store.CACHE_FILE}: not a regular file (a FIFO)")
 
 
 def test_a_cache_over_the_size_bound_is_not_read(proj):
@@ -173,7 +249,7 @@ def test_a_cache_over_the_size_bound_is_not_read(proj):
     cache = _cache_file(proj)
     with open(cache, "r+b") as f:  # sparse: no disk is used
         f.truncate(store.MAX_CACHE_BYTES + 1)
-    _assert_finds_and_rebuilds(proj, "index.json: larger than the 512 MiB limit")
+    _assert_finds_and_rebuilds(proj, f"{store.CACHE_FILE}: larger than the 512 MiB limit")
 
 
 def test_a_symlinked_cache_folder_writes_nothing_outside(proj, tmp_path):
@@ -208,7 +284,7 @@ def test_a_cache_folder_writable_by_others_is_not_trusted(proj):
 
 def test_no_cache_neither_reads_nor_writes(proj):
     _lint(proj)
-    _cache_file(proj).write_text(json.dumps(_forged(proj)))
+    _forge(proj)
     before = _cache_file(proj).read_bytes()
     result = _lint(proj, "--no-cache")
     assert result.returncode == 1 and "cache ignored" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -212,7 +213,10 @@ def test_index_cache_is_json_incremental_and_content_keyed(tmp_path):
     first = ProjectIndex.build(config)
     assert first.stats.parsed == len(FILES)
     cache = cache_dir(root) / CACHE_FILE
-    assert json.loads(cache.read_text())["files"]  # plain JSON, never pickle
+    db = sqlite3.connect(cache)
+    rows = db.execute("SELECT summary FROM modules").fetchall()
+    db.close()
+    assert rows and all(json.loads(text) for (text,) in rows)  # JSON text, never pickle
     second = ProjectIndex.build(config)
     assert (second.stats.parsed, second.stats.cached) == (0, len(FILES))
     # Touching a file without changing its content re-parses nothing.
