@@ -489,3 +489,34 @@ def test_blocking_findings_name_the_swap_and_know_niquests_and_httpx2(tmp_path):
     assert requests_call.startswith("`requests.get` makes a blocking HTTP request")
     assert requests_call.endswith("; `asyncmigrate asyncify` swaps it for `httpx.AsyncClient.get` (family `requests`)")
     assert connect.endswith("; `asyncmigrate asyncify` swaps it for `aiosqlite.connect` (family `sqlite3`)")
+
+
+def test_code_outside_path_keeps_its_own_clients_but_not_one_from_path(tmp_path):
+    root = tmp_path / "p"
+    shutil.copytree(CASE / "input", root)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    _write(root, {
+        "tools/__init__.py": "",
+        "tools/dump.py": """
+            import sqlite3
+
+            def dump(path):
+                conn = sqlite3.connect(path)
+                for row in conn.execute("SELECT 1"):
+                    print(row)
+                conn.close()
+        """,
+    })
+    done = asyncify(str(root / "forecast"), cwd=root)
+    assert done.returncode == 0, done.out
+    assert _tree(root / "forecast") == _tree(CASE / "expected" / "forecast")
+    assert "sqlite3.connect" in (root / "tools/dump.py").read_text()
+    _write(root, {"tools/peek.py": """
+        from forecast.cache import Cache
+
+        def peek(url):
+            return Cache(url).redis.get("x")
+    """})
+    shutil.copytree(CASE / "input" / "forecast", root / "forecast", dirs_exist_ok=True)
+    done = asyncify(str(root / "forecast"), "--diff", cwd=root)
+    assert "tools/peek.py:5: swap `redis` not applied: `redis.Redis.get` is used outside PATH" in done.out

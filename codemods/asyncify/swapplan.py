@@ -151,9 +151,14 @@ class SwapPlanning:
         family = self.swaps.family(swap.family)
         module_level = split_id(site.caller)[1] == MODULE_SCOPE
         shape = call_shape(self.project.root / self.rel_of[site.module], site.line, site.column) if site.module in self.rel_of else None
+        if self.rel_of.get(site.module) not in self.targets:
+            # Outside PATH nothing is rewritten: a client made and used there stays
+            # as it is, but one that may come from PATH would be used unswapped.
+            if swap.form != "method" or not self._from_path(site.caller, site.path[:-1]):
+                return
+            self._drop_swap(swap.family, site.module, site.line, f"`{origin}` is used outside PATH")
+            return
         problem = swap.unmapped or self._python_problem(family)
-        if not problem and self.rel_of.get(site.module) not in self.targets:
-            problem = f"`{origin}` is used outside PATH"
         if not problem and shape is not None:
             if "**" in shape.keywords and (family.keywords or family.unmapped_keywords):
                 problem = (
@@ -195,6 +200,30 @@ class SwapPlanning:
         else:
             self.swap_edges.append(edge)
 
+    def _from_path(self, caller: str, receiver) -> bool:
+        """Whether code outside PATH reaches `receiver` through PATH: a name it
+        imports from a PATH module, or an instance of a PATH class (a client made
+        in PATH and used there would stay unswapped)."""
+        if not receiver or self._made_here(caller, receiver[:1]):
+            return False
+        module, scope = split_id(caller)
+        root = receiver[0]
+        path_modules = {m for m, rel in self.rel_of.items() if rel in self.targets}
+        target = str((self.project.index.module(module) or {}).get("imports", {}).get(root, ""))
+        if any(target == m or target.startswith((m + ".", m + ":")) for m in path_modules):
+            return True
+        value = self.resolver.value_of(module, scope if scope != MODULE_SCOPE else None, (root,))
+        return value is not None and value.kind == "instance" and split_id(value.name)[0] in path_modules
+
+    def _made_here(self, caller: str, receiver) -> bool:
+        """Whether `receiver` is a local of `caller` that a call in it made (so the
+        object cannot come from elsewhere)."""
+        fn = self.fn(caller) if split_id(caller)[1] != MODULE_SCOPE else None
+        if fn is None or len(receiver) != 1:
+            return False
+        origin = fn["locals"].get(receiver[0])
+        return bool(origin) and origin[0] == "call"
+
     def _holds_client(self, class_name: str) -> str | None:
         """The family of `class_name` when it is a swapped class with awaited methods
         (a client, a cursor): its every use must be seen."""
@@ -220,6 +249,11 @@ class SwapPlanning:
                 if value.kind != "external_instance":
                     continue
                 family = self._holds_client(value.name)
+                outside = self.rel_of.get(site.module) not in self.targets
+                if outside and not any(
+                    self._from_path(site.caller, tuple(path)) for path in self._passed_paths(site)
+                ):
+                    continue
                 if family is not None and family not in self.dropped_swaps:
                     where = self._qualified(site.callee) or ".".join(site.path)
                     self._drop_swap(
@@ -241,8 +275,25 @@ class SwapPlanning:
                         continue
                     self._swap_use(module, qualname, caller, use)
 
+    def _passed_paths(self, site: CallSite) -> list:
+        """The reference paths passed as arguments at `site`, as the index wrote them."""
+        module, scope = split_id(site.caller)
+        fn = self.fn(site.caller) if scope != MODULE_SCOPE else None
+        calls = fn["calls"] if fn else (self.project.index.module(module) or {}).get("module_calls", [])
+        for call in records.calls(calls):
+            if call.line == site.line and call.column == site.column:
+                return [tuple(p) for p in call.refs]
+        return []
+
     def _swap_use(self, module: str, scope: str, caller: str, use: records.UseRecord) -> None:
         path = tuple(use.path)
+        if self.rel_of.get(module) not in self.targets:
+            if self._from_path(caller, path[:1]) and self.resolver.value_of(module, scope, path) is not None:
+                value = self.resolver.value_of(module, scope, path)
+                found = self.swaps.type_swap(value.name) if value.kind == "external_instance" else None
+                if found is not None:
+                    self._drop_swap(found[0].name, module, use.line, f"a `{value.name}` is used outside PATH")
+            return
         statement = "with" if use.kind == "with" else "for"
         if statement == "for" and path[-1] == "()":
             callee = self.resolver.call_target(module, scope, path[:-1])
