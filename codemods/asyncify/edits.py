@@ -16,6 +16,11 @@ def call_key(line: int, col: int, path: tuple[str, ...] | list[str] | None) -> s
     return f"{line}:{col}:{'.'.join(path or ())}"
 
 
+def ref_key(line: int, col: int, path: tuple[str, ...] | list[str] | None) -> str:
+    """A name or attribute read that a library swap renames (`requests.HTTPError`)."""
+    return f"ref:{call_key(line, col, path)}"
+
+
 def stmt_key(kind: str, line: int, col: int) -> str:
     """`with`/`for` statements and comprehension iterables (`comp`)."""
     return f"{kind}@{line}:{col}"
@@ -42,7 +47,9 @@ class SiteEdit:
     kind: "await", "replace" (await detail(...) instead), "offload"
     (await asyncio.to_thread), "bridge" (detail: "asgiref" or "asyncio"), "unbridge"
     (a bridge an earlier run wrote, now an await; detail: the bridge),
-    "async with", "async for", "async comp".
+    "async with", "async for", "async comp"; a library swap's "swap" (detail: the
+    swap as JSON, see `swapedit`), "swap with"/"swap for"/"swap compfor", and
+    "swap name"/"swap attr" (detail: the new name; keyed by `ref_key`).
     """
 
     kind: str

@@ -34,7 +34,7 @@ from asyncmigrate.catalogue import BRIDGES, PROTOCOLS
 from asyncmigrate.index import records
 from asyncmigrate.index.values import Value, join_id, split_id
 
-from .edits import Edge, FileEdits, Item, SiteEdit, call_key, stmt_key
+from .edits import Edge, FileEdits, Item, SiteEdit, call_key, ref_key, stmt_key
 from .layers import layer_numbers
 from .safety import SafetyRules
 from .seeds import Seeds
@@ -822,9 +822,10 @@ class Planner(SafetyRules, SwapPlanning):
                     "swap", detail, edge.line, origin
                 )
             else:  # "swap name", "swap attr": the new name
-                key = "ref:" + call_key(edge.line, edge.col, edge.path)
                 new, _, origin = edge.detail.partition("|")
-                edits_for(edge.module).sites[key] = SiteEdit(edge.kind, new, edge.line, origin)
+                edits_for(edge.module).sites[ref_key(edge.line, edge.col, edge.path)] = SiteEdit(
+                    edge.kind, new, edge.line, origin
+                )
         for fe in files.values():
             for site_edit in fe.sites.values():
                 if site_edit.kind == "swap":
@@ -864,6 +865,8 @@ class Planner(SafetyRules, SwapPlanning):
             {n: sorted(v) for n, v in temporary.items()},
             awaited_sites=awaited,
             requirements=self._requirements(files, bridges),
+            swaps=dict(self.swap_counts),
+            dropped_swaps={f: r for f, r in self.dropped_swaps.items() if r},
         )
 
     def _requirements(self, files: dict[str, FileEdits], bridges: list) -> list[str]:
@@ -1014,8 +1017,6 @@ def build_plan(
         planner.seed(seeds)
         plan = planner.build()
         plan.notes = planner.notes
-        plan.swaps = dict(planner.swap_counts)
-        plan.dropped_swaps = {f: r for f, r in planner.dropped_swaps.items() if r}
         if planner.retyped:  # the type engine named receivers: plan again with them
             typed.update(planner.retyped)
             continue

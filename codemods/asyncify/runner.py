@@ -125,6 +125,12 @@ def prepare(request: AsyncifyRequest) -> Migration:
     seeds: Seeds = resolve_seeds(project, written)
     if request.profile is not None:
         load_profile(project, request.profile, seeds)
+    families = project.catalogue.swaps.families
+    unknown = set(request.no_swap) - set(families) - {"all"}
+    if unknown:
+        raise UsageError(
+            f"--no-swap {', '.join(sorted(unknown))}: no such swap family (known: {', '.join(sorted(families))}, all)"
+        )
     options = PlanOptions(
         bridge=request.bridge or config.bridge,
         offload=request.offload,

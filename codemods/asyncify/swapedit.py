@@ -65,7 +65,7 @@ def swapped_call(
             call = call.with_changes(func=call.func.with_changes(attr=cst.Name(target)))
     elif form == "client":
         AddImportsVisitor.add_needed_import(context, module_of(spec["client"]))
-        call, moved = _client_arguments(call, spec.get("client_keywords", []))
+        call, moved = _client_arguments(call, spec["client_keywords"])
         client = (spec["client"], moved)
         call = call.with_changes(func=cst.Attribute(cst.Name(client_name), cst.Name(target)))
     return (cst.Await(call) if spec["await"] else call), client

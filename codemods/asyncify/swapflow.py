@@ -7,13 +7,15 @@ those homes (returned, passed to a call, put in a container, assigned to a name 
 resolver does not type) would be used somewhere the plan cannot see, so its family
 is not swapped and the reason says where it went.
 
-This reads one file's `ast`; nothing is imported or run.
+Keyword names and the statement around a call (for a per-call client) come from
+the same parse (the index keeps neither). This reads one file's `ast`, once per
+state of the file; nothing is imported or run.
 """
 
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,7 +23,22 @@ from asyncmigrate.index.refpath import ast_ref_path
 from asyncmigrate.index.values import nested_qualname
 
 
+#: statements a per-call client can wrap (`async with Client() as client: <stmt>`)
+_WRAPPABLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)
+
+
+class CallShape(NamedTuple):
+    """What the `ast` says about one call: its keyword names (`**` for a `**`
+    argument), and why no statement of its own holds it ("" when one does, so a
+    per-call client can wrap that statement)."""
+
+    keywords: tuple[str, ...]
+    wrappable: str
+
+
 class _File:
+    """One file's `ast`, parsed once for every question the swap planner asks."""
+
     def __init__(self, tree: ast.Module):
         self.tree = tree
         self.parent: dict[int, ast.AST] = {}
@@ -31,7 +48,29 @@ class _File:
                 self.parent[id(child)] = node
             if isinstance(node, ast.Call):
                 self.calls[(node.lineno, node.col_offset + 1)] = node
-        self.references = list(_references(tree))
+
+    @cached_property
+    def references(self) -> list["Reference"]:
+        return list(_references(self.tree))
+
+    @cached_property
+    def shapes(self) -> dict[tuple[int, int], CallShape]:
+        return {at: CallShape(tuple(k.arg or "**" for k in call.keywords), self._wrappable(call))
+                for at, call in self.calls.items()}
+
+    def _wrappable(self, call: ast.Call) -> str:
+        node: ast.AST = call
+        while True:
+            parent = self.up(node)
+            if parent is None or isinstance(parent, ast.Module):
+                return "it is module-level code"
+            if isinstance(parent, ast.Lambda):
+                return "it is in a lambda"
+            if isinstance(parent, ast.GeneratorExp):
+                return "it is in a generator expression"
+            if isinstance(parent, ast.stmt) and not isinstance(node, ast.stmt):
+                return "" if isinstance(parent, _WRAPPABLE) else "it is in the header of a compound statement"
+            node = parent
 
     def up(self, node: ast.AST) -> ast.AST | None:
         return self.parent.get(id(node))
@@ -75,55 +114,43 @@ class Reference(NamedTuple):
 
 
 def _references(tree: ast.Module):
-    """Every maximal dotted read and every attribute prefix of it, per scope."""
+    """Every maximal dotted read and every attribute prefix of it, with the function
+    it is read in (decorators, bases, defaults and annotations are read in the
+    enclosing scope; class bodies resolve like module level)."""
 
-    def visit(node: ast.AST, scope: str | None, cls: str | None):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for part in (*child.decorator_list, child.returns):
-                    if part is not None:
-                        yield from visit_one(part, scope, cls)
-                yield from visit(child.args, scope, cls)
-                inner = nested_qualname(cls if cls is not None else scope, child.name)
-                for stmt in child.body:
-                    yield from visit_one(stmt, inner, None)
-            elif isinstance(child, ast.ClassDef):
-                for part in (*child.bases, *child.decorator_list):
-                    yield from visit_one(part, scope, cls)
-                inner = nested_qualname(cls if cls is not None else scope, child.name)
-                for stmt in child.body:
-                    yield from visit_one(stmt, scope, inner)
-            else:
-                yield from visit_one(child, scope, cls)
-
-    def visit_one(node: ast.AST, scope: str | None, cls: str | None):
+    def walk(node: ast.AST, scope: str | None, cls: str | None):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            is_class = isinstance(node, ast.ClassDef)
+            heads = [*node.decorator_list, *(node.bases + [k.value for k in node.keywords] if is_class else [node.args])]
+            if not is_class and node.returns is not None:
+                heads.append(node.returns)
+            for head in heads:
+                yield from walk(head, scope, cls)
+            inner = nested_qualname(cls if cls is not None else scope, node.name)
+            for stmt in node.body:
+                yield from walk(stmt, scope, inner) if is_class else walk(stmt, inner, None)
+            return
         if isinstance(node, (ast.Attribute, ast.Name)) and isinstance(node.ctx, ast.Load):
             path = ast_ref_path(node)
             if path is not None:
                 yield Reference(scope, tuple(path), node.lineno, node.col_offset + 1)
                 if isinstance(node, ast.Attribute):
-                    yield from visit_one(node.value, scope, cls)
+                    yield from walk(node.value, scope, cls)
                 return
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield from visit(_Holder(node), scope, cls)
-            return
-        yield from visit(node, scope, cls)
+        for child in ast.iter_child_nodes(node):
+            yield from walk(child, scope, cls)
 
-    yield from visit(tree, None, None)
-
-
-class _Holder(ast.AST):
-    """Lets `visit` see one def as a child."""
-
-    def __init__(self, node: ast.AST):
-        super().__init__()
-        self.node = node
-        self._fields = ("node",)
+    yield from walk(tree, None, None)
 
 
 def references(path: Path) -> list[Reference]:
     f = _file(path)
     return f.references if f is not None else []
+
+
+def call_shape(path: Path, line: int, column: int) -> CallShape | None:
+    f = _file(path)
+    return f.shapes.get((line, column)) if f is not None else None
 
 
 def _use_problem(f: _File, node: ast.AST, load: bool = False) -> str | None:

@@ -9,76 +9,22 @@ reason is reported with file:line, and the plan is made again without it (the sa
 closing loop as a function whose caller cannot await it).
 
 Keyword arguments and the statement around a per-call client are read from the
-file's `ast` (the index does not keep keyword names); only files with swap sites are
-read, and nothing is imported or run.
+file's `ast` (`swapflow`; the index does not keep keyword names); only files with
+swap sites are read, and nothing is imported or run.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from collections import Counter, defaultdict
-from functools import lru_cache
-from pathlib import Path
 
 from asyncmigrate.callgraph import MODULE_SCOPE, CallSite
-from asyncmigrate.errors import UsageError
 from asyncmigrate.index import records
 from asyncmigrate.index.values import join_id, split_id
 from asyncmigrate.swaps import CallSwap, Family
 
 from .edits import Edge, Item
-from .swapflow import escape, references
-
-#: statements a per-call client can wrap (`async with Client() as client: <stmt>`)
-_WRAPPABLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)
-
-
-class CallShape:
-    """What the `ast` says about one call: its keyword names, and whether a statement
-    of its own holds it (so a per-call client can wrap that statement)."""
-
-    def __init__(self, keywords: tuple[str, ...], wrappable: str):
-        self.keywords = keywords
-        #: "" when a per-call client can wrap its statement, else why not
-        self.wrappable = wrappable
-
-
-@lru_cache(maxsize=256)
-def _shapes(path: str, stamp: tuple[int, int]) -> dict[tuple[int, int], CallShape]:
-    try:
-        tree = ast.parse(Path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return {}
-    shapes: dict[tuple[int, int], CallShape] = {}
-
-    def visit(node: ast.AST, statement: ast.stmt | None, why: str) -> None:
-        if isinstance(node, ast.stmt):
-            statement, why = node, "" if isinstance(node, _WRAPPABLE) else "it is in the header of a compound statement"
-        elif isinstance(node, ast.Lambda):
-            why = "it is in a lambda"
-        elif isinstance(node, ast.GeneratorExp):
-            why = "it is in a generator expression"
-        if isinstance(node, ast.Call):
-            keywords = tuple(k.arg or "**" for k in node.keywords)
-            shapes[(node.lineno, node.col_offset + 1)] = CallShape(keywords, why)
-        for child in ast.iter_child_nodes(node):
-            if isinstance(node, ast.stmt) and isinstance(child, ast.stmt):
-                visit(child, child, "")
-            else:
-                visit(child, statement, why)
-
-    visit(tree, None, "it is module-level code")
-    return shapes
-
-
-def call_shape(path: Path, line: int, column: int) -> CallShape | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return _shapes(str(path), (info.st_mtime_ns, info.st_size)).get((line, column))
-
+from .swapflow import call_shape, escape, references
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(".") if p.isdigit())
@@ -103,6 +49,8 @@ class SwapPlanning:
         self.shared_swap_users: dict[str, set[str]] = defaultdict(set)
         #: (module, line, col) of a `with`/`for` edit -> its family
         self._swap_family_of: dict[tuple[str, int, int], str] = {}
+        #: the modules under PATH (code outside them is analysed, never rewritten)
+        self._path_modules = {m for m, rel in self.rel_of.items() if rel in self.targets}
 
     @property
     def swaps(self):
@@ -127,12 +75,7 @@ class SwapPlanning:
         return None
 
     def _seed_swaps(self) -> None:
-        skipped = set(self.options.no_swap)
-        unknown = skipped - set(self.swaps.families) - {"all"}
-        if unknown:
-            raise UsageError(
-                f"--no-swap {', '.join(sorted(unknown))}: no such swap family (known: {', '.join(sorted(self.swaps.families))}, all)"
-            )
+        skipped = set(self.options.no_swap)  # checked against the table by the runner
         if "all" in skipped:
             return
         self.dropped_swaps.update({family: "" for family in skipped})
@@ -149,8 +92,6 @@ class SwapPlanning:
 
     def _swap_call(self, site: CallSite, swap: CallSwap, origin: str) -> None:
         family = self.swaps.family(swap.family)
-        module_level = split_id(site.caller)[1] == MODULE_SCOPE
-        shape = call_shape(self.project.root / self.rel_of[site.module], site.line, site.column) if site.module in self.rel_of else None
         if self.rel_of.get(site.module) not in self.targets:
             # Outside PATH nothing is rewritten: a client made and used there stays
             # as it is, but one that may come from PATH would be used unswapped.
@@ -158,6 +99,8 @@ class SwapPlanning:
                 return
             self._drop_swap(swap.family, site.module, site.line, f"`{origin}` is used outside PATH")
             return
+        module_level = split_id(site.caller)[1] == MODULE_SCOPE
+        shape = call_shape(self.project.root / self.rel_of[site.module], site.line, site.column)
         problem = swap.unmapped or self._python_problem(family)
         if not problem and shape is not None:
             if "**" in shape.keywords and (family.keywords or family.unmapped_keywords):
@@ -208,12 +151,11 @@ class SwapPlanning:
             return False
         module, scope = split_id(caller)
         root = receiver[0]
-        path_modules = {m for m, rel in self.rel_of.items() if rel in self.targets}
         target = str((self.project.index.module(module) or {}).get("imports", {}).get(root, ""))
-        if any(target == m or target.startswith((m + ".", m + ":")) for m in path_modules):
+        if any(target == m or target.startswith((m + ".", m + ":")) for m in self._path_modules):
             return True
         value = self.resolver.value_of(module, scope if scope != MODULE_SCOPE else None, (root,))
-        return value is not None and value.kind == "instance" and split_id(value.name)[0] in path_modules
+        return value is not None and value.kind == "instance" and split_id(value.name)[0] in self._path_modules
 
     def _made_here(self, caller: str, receiver) -> bool:
         """Whether `receiver` is a local of `caller` that a call in it made (so the
@@ -288,11 +230,10 @@ class SwapPlanning:
     def _swap_use(self, module: str, scope: str, caller: str, use: records.UseRecord) -> None:
         path = tuple(use.path)
         if self.rel_of.get(module) not in self.targets:
-            if self._from_path(caller, path[:1]) and self.resolver.value_of(module, scope, path) is not None:
-                value = self.resolver.value_of(module, scope, path)
-                found = self.swaps.type_swap(value.name) if value.kind == "external_instance" else None
-                if found is not None:
-                    self._drop_swap(found[0].name, module, use.line, f"a `{value.name}` is used outside PATH")
+            value = self.resolver.value_of(module, scope, path) if self._from_path(caller, path[:1]) else None
+            found = self.swaps.type_swap(value.name) if value is not None and value.kind == "external_instance" else None
+            if found is not None:
+                self._drop_swap(found[0].name, module, use.line, f"a `{value.name}` is used outside PATH")
             return
         statement = "with" if use.kind == "with" else "for"
         if statement == "for" and path[-1] == "()":

@@ -19,7 +19,7 @@ from asyncmigrate.index.refpath import cst_ref_path
 from asyncmigrate.index.values import nested_qualname
 
 from .bridge import bridge_call, unbridged_call
-from .edits import DefEdit, FileEdits, SiteEdit, call_key, stmt_key
+from .edits import DefEdit, FileEdits, SiteEdit, call_key, ref_key, stmt_key
 from .swapedit import client_name, module_of, swapped_call, with_client
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -53,11 +53,12 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         self._outermost_for: set[int] = set()
         self.applied: set[str] = set()
         self.notes: list[tuple[int, str]] = []
-        #: per statement being visited: the client class a per-call swap needs
-        #: around it (None: a compound statement, whose header cannot be wrapped)
-        self.statements: list[list[str] | None] = []
+        #: per statement being visited: the per-call clients (class, constructor
+        #: arguments, their code) its swaps need around it (None: a compound
+        #: statement, whose header cannot be wrapped)
+        self.statements: list[list[tuple[str, list[cst.Arg], list[str]]] | None] = []
         self._client_name: str | None = None
-        self._has_refs = any(key.startswith("ref:") for key in edits.sites)
+        self._has_refs = any(edit.kind in ("swap name", "swap attr") for edit in edits.sites.values())
 
     # -- positions -------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         if not self._has_refs:
             return updated_node
         line, col = self._at(original_node)
-        edit = self._site("ref:" + call_key(line, col, cst_ref_path(original_node)))
+        edit = self._site(ref_key(line, col, cst_ref_path(original_node)))
         if edit is None:
             return updated_node
         if edit.kind == "swap attr" and isinstance(updated_node, cst.Attribute):
