@@ -8,12 +8,36 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
+
+
+def write_files(root: Path, files: dict[str, str], *, strip: bool | str = False) -> Path:
+    """Write `files` (relative path -> source, dedented) under `root`; `strip`
+    strips the text's start (True: whitespace; a string: those characters)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = textwrap.dedent(text)
+        if strip is not False:
+            text = text.lstrip(None if strip is True else strip)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def py_sources(root: Path) -> dict[str, str]:
+    """Every `.py` file under `root` (not in `__pycache__`) by relative path: a tree
+    compared whole with an expected one."""
+    return {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

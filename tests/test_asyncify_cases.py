@@ -11,14 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from codemods.asyncify.cli import asyncify_command
+from conftest import write_files
 
 
 def write(root: Path, files: dict[str, str]) -> None:
     (root / "pyproject.toml").write_text("[project]\nname = 'case'\n")
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write_files(root, files, strip="\n")
 
 
 def asyncify(root: Path, *args: str, paths: tuple[str, ...] = (".",)):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, lint_json, run_cli
+from conftest import FIXTURES, lint_json, py_sources, run_cli
 
 pytest.importorskip("asgiref")
 
@@ -32,14 +32,6 @@ PROGRAMS = {
     "rows": ("ledger.report", "12 9 [5, -2, 9]\n"),
     "settings": ("conf.cli", "3 5 retries=3\n"),
 }
-
-
-def _tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(root.rglob("*.py"))
-        if "__pycache__" not in p.parts
-    }
 
 
 def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -63,7 +55,7 @@ def test_the_converted_app_is_exact_stable_and_prints_what_the_original_printed(
     result = asyncify(".", cwd=root)
     assert result.returncode == 0, result.stderr
     assert "0 item(s) left for a human" in result.stderr
-    assert _tree(root) == _tree(CASES / case / "expected")
+    assert py_sources(root) == py_sources(CASES / case / "expected")
     for path in root.rglob("*.py"):
         py_compile.compile(str(path), doraise=True)
     assert asyncify(".", "--check", cwd=root).returncode == 0
@@ -98,10 +90,10 @@ def test_a_caller_outside_path_keeps_its_callee_sync(project_copy):
     `TIMEOUT = fetch(...)`) can be neither awaited nor bridged: `fetch` stays sync,
     nothing is written, and the summary says why, where."""
     root = project_copy("asyncify_closed/settings/input")
-    before = _tree(root)
+    before = py_sources(root)
     result = asyncify("conf/source.py", "conf/defaults.py", cwd=root)
     assert result.returncode == 0, result.stderr
-    assert _tree(root) == before
+    assert py_sources(root) == before
     assert (
         "conf/source.py:6: left sync: `conf.source:fetch` would become async, but code that "
         "must stay as it is calls it: `conf.cli:<module>` is outside PATH, so asyncify cannot "
@@ -162,7 +154,7 @@ def test_a_result_the_check_finds_broken_is_not_written_unless_allowed(project_c
     from codemods.asyncify import cli, verify
 
     root = project_copy("asyncify_closed/rows/input")
-    before = _tree(root)
+    before = py_sources(root)
     problem = verify.Problem("ledger/report.py", 8, "AM101", "coroutine `repo.rows()` is never awaited", None)
     monkeypatch.setattr(verify, "problems", lambda project, plan, results: [problem])
     args = [str(root), "--no-cache", *(["--allow-incomplete"] if allow else [])]
@@ -171,9 +163,9 @@ def test_a_result_the_check_finds_broken_is_not_written_unless_allowed(project_c
     assert "The converted program would be broken in 1 place(s):" in result.stderr
     assert "  ledger/report.py:8: AM101 coroutine `repo.rows()` is never awaited" in result.stderr
     if allow:
-        assert _tree(root) == _tree(CASES / "rows" / "expected")
+        assert py_sources(root) == py_sources(CASES / "rows" / "expected")
     else:
-        assert _tree(root) == before
+        assert py_sources(root) == before
         assert "Nothing was written." in result.stderr
 
 
@@ -221,7 +213,7 @@ def test_a_socket_client_converts_whole_and_still_talks_to_a_real_server(project
     assert result.returncode == 0, result.stderr
     assert "0 item(s) left for a human" in result.stderr
     assert "The converted code needs: asgiref (the sync bridge)." in result.stderr
-    assert _tree(root) == _tree(CASES / "wire" / "expected")
+    assert py_sources(root) == py_sources(CASES / "wire" / "expected")
     assert asyncify(".", "--seed", "wire.protocol:_recv", "--offload", "--check", cwd=root).returncode == 0
 
     after = _python(*demo, cwd=root)

@@ -30,17 +30,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import FIXTURES, lint_json, run_cli
+from conftest import FIXTURES, lint_json, py_sources, run_cli, write_files
 
 CASE = FIXTURES / "swaps" / "forecast"
-
-
-def _tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(root.rglob("*.py"))
-        if "__pycache__" not in p.parts
-    }
 
 
 def asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -48,14 +40,6 @@ def asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     done = run_cli(*args, "--no-cache", cwd=cwd, module="codemods.asyncify")
     done.out = done.stdout + done.stderr
     return done
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 # -- real servers ------------------------------------------------------------------
@@ -163,14 +147,14 @@ def test_no_seeds_swaps_to_exactly_the_expected_tree_which_compiles_and_is_stabl
     root = project_copy("swaps/forecast/input")
     done = asyncify(str(root), cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert _tree(root) == _tree(CASE / "expected")
+    assert py_sources(root) == py_sources(CASE / "expected")
     for path in root.rglob("*.py"):
         py_compile.compile(str(path), doraise=True)
     assert "aiosqlite>=0.17 (swap `sqlite3`), httpx>=0.23 (swap `requests`), redis>=4.2 (swap `redis`)" in done.out
     again = asyncify(str(root), cwd=root)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Changed 0 file(s)" in again.out
-    assert _tree(root) == _tree(CASE / "expected")
+    assert py_sources(root) == py_sources(CASE / "expected")
 
 
 def test_the_swapped_service_computes_what_the_sync_one_did_against_real_servers(
@@ -202,7 +186,7 @@ def _plan(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_client_that_leaves_the_places_the_plan_follows_keeps_its_family_sync(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "app/__init__.py": "",
         "app/http.py": """
             import requests
@@ -221,7 +205,7 @@ def test_a_client_that_leaves_the_places_the_plan_follows_keeps_its_family_sync(
 
 
 def test_sqlite_with_connection_means_a_transaction_and_is_not_swapped(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "db.py": """
             import sqlite3
 
@@ -238,7 +222,7 @@ def test_sqlite_with_connection_means_a_transaction_and_is_not_swapped(tmp_path)
 
 
 def test_a_connection_made_in_init_cannot_be_awaited_and_says_so(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "db.py": """
             import sqlite3
 
@@ -256,7 +240,7 @@ def test_a_connection_made_in_init_cannot_be_awaited_and_says_so(tmp_path):
 
 
 def test_an_argument_with_no_async_form_keeps_the_family_sync(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "dl.py": """
             import requests
 
@@ -269,7 +253,7 @@ def test_an_argument_with_no_async_form_keeps_the_family_sync(tmp_path):
 
 
 def test_no_swap_and_an_unknown_family(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "ping.py": """
             import requests
 
@@ -286,7 +270,7 @@ def test_no_swap_and_an_unknown_family(tmp_path):
 
 
 def test_a_project_on_a_python_the_async_library_does_not_support_is_not_swapped(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "pyproject.toml": '[project]\nname = "p"\nrequires-python = ">=3.7"\n',
         "ping.py": """
             import requests
@@ -301,7 +285,7 @@ def test_a_project_on_a_python_the_async_library_does_not_support_is_not_swapped
 
 
 def test_a_users_own_client_swaps_from_configuration(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "pyproject.toml": """
             [tool.asyncmigrate]
             [[tool.asyncmigrate.swaps]]
@@ -341,7 +325,7 @@ def test_a_users_own_client_swaps_from_configuration(tmp_path):
 
 
 def test_a_malformed_swap_in_configuration_is_a_usage_error(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "pyproject.toml": '[[tool.asyncmigrate.swaps]]\nfamily = "x"\nclases = {}\n',
         "m.py": "x = 1\n",
     })
@@ -358,11 +342,11 @@ def test_a_staged_run_would_share_a_client_across_event_loops_and_does_not_swap(
         "forecast/service.py:18: swap `requests` not applied: `forecast.service:ForecastService.today` stays sync "
         "and bridges `forecast.backend:Backend.forecast`, which would run the shared async client on an event loop"
     ) in done.out
-    assert _tree(root) == _tree(CASE / "input")
+    assert py_sources(root) == py_sources(CASE / "input")
 
 
 def test_client_keywords_move_to_the_per_call_client_and_star_kwargs_are_refused(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "ping.py": """
             import requests
 
@@ -379,7 +363,7 @@ def test_client_keywords_move_to_the_per_call_client_and_star_kwargs_are_refused
             async with httpx.AsyncClient(verify=False) as client:
                 return (await client.get(url, timeout=3)).status_code
     """)
-    star = _write(tmp_path / "q", {
+    star = write_files(tmp_path / "q", {
         "ping.py": """
             import requests
 
@@ -392,7 +376,7 @@ def test_client_keywords_move_to_the_per_call_client_and_star_kwargs_are_refused
 
 
 def test_exceptions_and_annotations_in_other_modules_change_with_the_swap(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "app/__init__.py": "",
         "app/api.py": """
             import requests
@@ -439,7 +423,7 @@ def test_exceptions_and_annotations_in_other_modules_change_with_the_swap(tmp_pa
 
 
 def test_psycopg_connections_cursors_and_transactions_swap(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "pg.py": """
             import psycopg
 
@@ -468,7 +452,7 @@ def test_psycopg_connections_cursors_and_transactions_swap(tmp_path):
 
 
 def test_blocking_findings_name_the_swap_and_know_niquests_and_httpx2(tmp_path):
-    root = _write(tmp_path / "p", {
+    root = write_files(tmp_path / "p", {
         "h.py": """
             import niquests
             import requests
@@ -495,7 +479,7 @@ def test_code_outside_path_keeps_its_own_clients_but_not_one_from_path(tmp_path)
     root = tmp_path / "p"
     shutil.copytree(CASE / "input", root)
     (root / "pyproject.toml").write_text('[project]\nname = "p"\n')
-    _write(root, {
+    write_files(root, {
         "tools/__init__.py": "",
         "tools/dump.py": """
             import sqlite3
@@ -509,9 +493,9 @@ def test_code_outside_path_keeps_its_own_clients_but_not_one_from_path(tmp_path)
     })
     done = asyncify(str(root / "forecast"), cwd=root)
     assert done.returncode == 0, done.out
-    assert _tree(root / "forecast") == _tree(CASE / "expected" / "forecast")
+    assert py_sources(root / "forecast") == py_sources(CASE / "expected" / "forecast")
     assert "sqlite3.connect" in (root / "tools/dump.py").read_text()
-    _write(root, {"tools/peek.py": """
+    write_files(root, {"tools/peek.py": """
         from forecast.cache import Cache
 
         def peek(url):

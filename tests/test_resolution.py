@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,13 @@ from asyncmigrate.analysis import Project
 from asyncmigrate.config import Config
 from asyncmigrate.index.store import CACHE_FILE, ProjectIndex, cache_dir
 from asyncmigrate.index.values import Value
+from conftest import write_files
 
 
 def make_project(root: Path, files: dict[str, str]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
+    return write_files(root, files)
 
 
 FILES = {

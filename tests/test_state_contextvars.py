@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, run_cli, write_files
 
 CODEMOD = "codemods.contextvars"
 
@@ -126,11 +126,7 @@ def test_thread_local_becomes_one_contextvar_per_attribute(project_copy):
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
     (root / "pyproject.toml").write_text('[project]\nname = "app"\n')
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root
+    return write_files(root, files, strip=True)
 
 
 def test_refuses_a_global_mutated_in_place(tmp_path):

@@ -7,17 +7,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from conftest import lint_json
+from conftest import lint_json, write_files
 from inprocess_lint import lint
 
 
 def make_project(root: Path, files: dict[str, str]) -> Path:
     (root / "pyproject.toml").write_text('[project]\nname = "app"\n')
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root
+    return write_files(root, files, strip=True)
 
 
 def codes(findings: list[dict], prefix: str = "AM3") -> list[tuple[str, int, str]]:
