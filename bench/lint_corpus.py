@@ -28,22 +28,30 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / ".corpus"
 
 
-def fetch(package: str) -> Path:
-    target = CORPUS / package
+def unpack_wheel(spec: str, target: Path) -> Path:
+    """The wheel of `spec` ("django" or "django==5.2.8") from the registry, unpacked
+    into `target` as a project of its own (once: an existing `target` is kept)."""
     if target.exists():
         return target
+    package, _, version = spec.partition("==")
     download = CORPUS / "downloads"
     download.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-         "-d", str(download), package],
+         "-d", str(download), spec],
         check=True,
     )
-    wheel = sorted(download.glob(f"{package.replace('-', '_')}-*.whl"), key=os.path.getmtime)[-1]
+    prefix = f"{package.replace('-', '_')}-{version + '-' if version else ''}".lower()
+    wheels = [w for w in download.glob("*.whl") if w.name.lower().startswith(prefix)]
+    wheel = max(wheels, key=os.path.getmtime)
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
     (target / "pyproject.toml").write_text(f"[project]\nname = 'corpus-{package}'\n")
     return target
+
+
+def fetch(package: str) -> Path:
+    return unpack_wheel(package, CORPUS / package)
 
 
 def tools_venv() -> Path:

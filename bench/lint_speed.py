@@ -28,12 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lint_corpus import CORPUS, HERE, count, tools_venv  # noqa: E402
+from lint_corpus import CORPUS, HERE, count, tools_venv, unpack_wheel  # noqa: E402
 
 PINNED = {"ha": "homeassistant==2024.3.3", "ha120k": "homeassistant==2024.3.3", "django": "django==5.2.8"}
 #: the module edited and the file named, per corpus (relative to its root)
@@ -77,20 +76,7 @@ def fetch_pinned(name: str) -> Path:
     """The corpus `name`, downloaded and unpacked once under bench/.corpus/."""
     spec = PINNED[name]
     package, version = spec.split("==")
-    unpacked = CORPUS / f"{package}-{version}"
-    if not unpacked.exists():
-        download = CORPUS / "downloads"
-        download.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-             "-d", str(download), spec],
-            check=True,
-        )
-        prefix = f"{package.replace('-', '_')}-{version}-".lower()
-        wheel = next(w for w in download.glob("*.whl") if w.name.lower().startswith(prefix))
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(unpacked)
-        (unpacked / "pyproject.toml").write_text(f"[project]\nname = 'corpus-{package}'\n")
+    unpacked = unpack_wheel(spec, CORPUS / f"{package}-{version}")
     if name != "ha120k":
         return unpacked
     return subset_120k(unpacked, CORPUS / "ha120k")
