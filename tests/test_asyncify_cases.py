@@ -901,3 +901,26 @@ def test_a_malformed_declared_type_is_a_configuration_error(tmp_path):
     result = asyncify(tmp_path)
     assert result.exit_code == 2
     assert "`types`: 'm:f.x' = 'list[m:C': expected" in result.stderr
+
+
+def test_files_that_do_not_parse_are_named_and_left_unchanged(tmp_path):
+    write(tmp_path, {"app.py": """
+        import time
+
+        def nap():
+            time.sleep(1)
+    """})
+    broken = b"def f(:\n"
+    not_utf8 = b"\xff\xfe x = 1\n"
+    (tmp_path / "broken.py").write_bytes(broken)
+    (tmp_path / "latin.py").write_bytes(not_utf8)
+    (tmp_path / "empty.py").write_bytes(b"")
+    result = asyncify(tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "broken.py:1: not analysed (SyntaxError: invalid syntax): left unchanged, and its calls are not seen" in result.stderr
+    assert "latin.py:1: not analysed (SyntaxError: (unicode error)" in result.stderr
+    assert "empty.py" not in result.stderr
+    assert read(tmp_path, "app.py").startswith("import asyncio\n")
+    assert (tmp_path / "broken.py").read_bytes() == broken
+    assert (tmp_path / "latin.py").read_bytes() == not_utf8
+    assert (tmp_path / "empty.py").read_bytes() == b""

@@ -1030,6 +1030,12 @@ def build_plan(
     else:
         raise RuntimeError(f"asyncify: the plan did not close after {MAX_ROUNDS} rounds")
     plan.profiled = bool(seeds.profile_sites)
+    for rel in sorted(targets):
+        summary = project.index.by_path.get(rel)
+        if summary is not None and "error" in summary:
+            # Unseen code: its calls of converted functions cannot be awaited here.
+            line = (summary.get("error_at") or [0])[0]
+            plan.items.append(Item(rel, line, f"not analysed ({summary['error']}): left unchanged, and its calls are not seen"))
     for missing in seeds.unmatched:
         path, _, line = missing.rpartition(":")
         plan.items.append(Item(path, int(line), "profiled site is not inside a project function"))
