@@ -13,7 +13,7 @@ import importlib
 import click
 
 from . import __version__
-from .errors import interrupted
+from .clicommand import Group
 
 #: subcommand -> "module:attr" of its click command
 COMMANDS = {
@@ -26,7 +26,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     """click's lazy-loading group: a subcommand's module is imported only when the
     command is looked up (to run it, or to show its help; `--help` of the group
     looks up every one for its short help)."""
@@ -46,13 +46,6 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
         return command
-
-    def invoke(self, ctx: click.Context):
-        # click turns Ctrl-C into "Aborted!" and exit 1, which reads as "findings".
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            interrupted()
 
 
 @click.group(

@@ -42,9 +42,28 @@ def interrupted() -> None:
     """Ctrl-C: one line and exit 130 (128 + SIGINT, as shells report it), never a
     traceback. Also used by the `asyncmigrate` group, for an interrupt that comes
     while a subcommand's modules are still being imported."""
-    print("interrupted", file=sys.stderr)
+    print("interrupted", file=sys.stderr, flush=True)
     try:  # a signal still pending (held back during a write) must not kill the exit
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread
         pass
     sys.exit(130)
+
+
+class InterruptExits130:
+    """Mixin for click commands and groups. click turns Ctrl-C into "Aborted!" and
+    exit 1, which reads as "findings" or "would change"; a Ctrl-C while click parses
+    the command line or while the command runs is exit 130 instead."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            interrupted()
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted()
+

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from asyncmigrate.config import TARGET_VERSIONS
+from asyncmigrate.clicommand import Command
 from asyncmigrate.errors import UsageError, command_errors
 
 from .formats import (
@@ -54,7 +55,7 @@ def _per_file_ignores(values: tuple[str, ...]) -> dict[str, list[str]]:
     return table
 
 
-@click.command(name="lint", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="lint", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 # -- selection ---------------------------------------------------------------
 @click.option("--select", multiple=True, metavar="CODES",
@@ -400,7 +401,7 @@ def _report_fixed(fixed: list[dict[str, str]], baseline_file: Path, paths: Seque
     )
 
 
-@click.command(name="rules")
+@click.command(name="rules", cls=Command)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
               show_default=True)
 def rules_command(fmt: str) -> None:
@@ -428,7 +429,7 @@ def _complete_codes(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [d.code for d in rule_docs() if d.code.startswith(incomplete.upper())]
 
 
-@click.command(name="rule", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="rule", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("code", required=False, metavar="CODE", shell_complete=_complete_codes)
 @click.option("--all", "show_all", is_flag=True, help="Explain every code.")
 @click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]),

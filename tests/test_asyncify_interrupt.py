@@ -107,3 +107,26 @@ def test_a_file_edited_during_the_run_keeps_the_edit_and_nothing_is_written(tmp_
         rel: text for rel, text in before.items() if rel != "pkg/m3.py"
     }
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("entry", [
+    "asyncmigrate.cli:main", "codemods.asyncify.cli:asyncify_command", "lint_rules.cli:lint_command",
+    "codemods.contextvars.cli:contextvars_command", "asyncmigrate.profiler.cli:profile_group",
+])
+def test_ctrl_c_while_click_parses_the_command_line_is_exit_130(entry, monkeypatch, tmp_path):
+    """click turns a Ctrl-C in its own parsing into "Aborted!" and exit 1 (which
+    reads as "findings"); the random-moment test above hit that window on CI."""
+    import importlib
+
+    import click
+
+    def interrupted_parse(self, ctx, args):
+        raise KeyboardInterrupt
+
+    for cls in {click.Command, getattr(click.core, "MultiCommand", click.Group)}:
+        monkeypatch.setattr(cls, "parse_args", interrupted_parse)
+    module, _, name = entry.partition(":")
+    command = getattr(importlib.import_module(module), name)
+    result = CliRunner(mix_stderr=False).invoke(command, [str(tmp_path)])
+    assert result.exit_code == 130, (result.output, result.stderr)
+    assert result.stderr.strip() == "interrupted"

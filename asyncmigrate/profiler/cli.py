@@ -24,6 +24,8 @@ from pathlib import Path
 
 import click
 
+from asyncmigrate.clicommand import Group
+
 from .environment import DIR_VARIABLE, ROOT_VARIABLE, THRESHOLD_VARIABLE
 from .report import (
     BlockingReport,
@@ -39,7 +41,7 @@ _BOOTSTRAP = Path(__file__).resolve().parent / "bootstrap"
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-class _ProfileGroup(click.Group):
+class _ProfileGroup(Group):
     """A group whose own arguments are a command after `--`
     (`asyncmigrate profile -- python app.py`), beside its subcommands."""
 

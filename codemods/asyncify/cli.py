@@ -13,22 +13,14 @@ from pathlib import Path
 
 import click
 
-from asyncmigrate.errors import command_errors, interrupted
+from asyncmigrate.clicommand import Command
+from asyncmigrate.errors import command_errors
 
 from .bridge import BRIDGES
 from .report import PLAN_FORMATS
 
 
-class _Command(click.Command):
-    def invoke(self, ctx: click.Context):
-        # click turns Ctrl-C into "Aborted!" and exit 1; here it is exit 130.
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            interrupted()
-
-
-@click.command(name="asyncify", cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="asyncify", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--seed",

@@ -16,11 +16,12 @@ import click
 from asyncmigrate.analysis import Project
 from codemods.contextvars.conversion import ConversionRefused, convert
 from asyncmigrate import fileio
+from asyncmigrate.clicommand import Command
 from asyncmigrate.errors import command_errors
 from asyncmigrate.project import collect_targets, find_root
 
 
-@click.command(name="contextvars", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="contextvars", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--name", "names", multiple=True, required=True, metavar="MODULE:NAME",
               help="A module global or threading.local() to convert (repeatable).")
