@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from .catalogue import NAMING, STATE
+from . import syntax
 from .fileio import read_source
 from .index.values import Value, split_id
 
@@ -301,7 +302,7 @@ def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
 def facts_from_source(source: str | bytes, module: str, project: "Project | None" = None) -> ModuleFacts:
     builder = _FactsBuilder(project, module)
     try:
-        tree = ast.parse(source)
+        tree = syntax.parse(source)
     except (SyntaxError, ValueError):
         return builder.facts
     builder.module_body(tree.body)

@@ -37,6 +37,7 @@ import ast
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .catalogue import NAMING
+from . import syntax
 from .fileio import read_source
 from .index.store import content_hash
 from .index.values import split_id
@@ -279,7 +280,7 @@ def _tree(project: "Project", rel: str | None) -> ast.Module | None:
     if content_hash(data) != index.hashes.get(rel):
         return None
     try:
-        return ast.parse(data)
+        return syntax.parse(data)
     except (SyntaxError, ValueError, RecursionError):
         return None
 

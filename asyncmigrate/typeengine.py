@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from . import syntax
 from .fileio import read_source
 
 #: pyrefly's options for this use: types of unannotated code too, never an interpreter
@@ -65,7 +66,7 @@ class TypeEngine:
         """The syntax tree of file `rel`, parsed once."""
         if rel not in self._trees:
             try:
-                self._trees[rel] = ast.parse(read_source(self.root / rel))
+                self._trees[rel] = syntax.parse(read_source(self.root / rel))
             except (OSError, SyntaxError, ValueError):
                 self._trees[rel] = None
         return self._trees[rel]

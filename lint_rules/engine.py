@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from asyncmigrate import syntax
 from asyncmigrate.analysis import Project
 from asyncmigrate.project import relpath
 from lint_rules.diagnostics import PARSE_ERROR, UNUSED_NOQA, Diagnostic, TextEdit
@@ -239,8 +240,12 @@ class FileLinter:
         """
         current = source
         applied: list[Diagnostic] = []
+        #: the findings of `current` once a round stops (every `break` below
+        #: comes before `current` changes): not linted a second time
+        remaining: list[Finding] | None = None
         for _ in range(MAX_FIX_ROUNDS):
             findings, module = self.findings(path, display, current)
+            remaining = findings
             fixing = [f for f in findings if f.replacement is not None]
             # Whole-module fixes each start from the unfixed module: one per round.
             try:
@@ -256,9 +261,11 @@ class FileLinter:
             if candidate == current or not _valid_rewrite(candidate, current, path):
                 break
             current = candidate
+            remaining = None
             applied += [f.diagnostic for f in fixing]
-        findings, _ = self.findings(path, display, current)
-        diagnostics = [f.diagnostic for f in findings]
+        if remaining is None:
+            remaining, _ = self.findings(path, display, current)
+        diagnostics = [f.diagnostic for f in remaining]
         if current == source:
             return FileResult(path, display, diagnostics)
         return FileResult(path, display, diagnostics, current, len(applied), source, applied)
@@ -296,25 +303,18 @@ def _fix_edits(
     return tuple(edits)
 
 
-def _compiles(source: bytes, path: Path) -> bool:
-    """Byte-compile without running: catches `await` outside `async def` too."""
-    try:
-        compile(source, str(path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
-    return True
-
-
 def _valid_rewrite(candidate: bytes, before: bytes, path: Path) -> bool:
-    """A fix is kept only if its result compiles. Code written for a newer Python
-    than the one running cannot be compiled here; for it, LibCST's parser (which
-    knows syntax up to 3.14) is the check."""
-    if _compiles(candidate, path):
+    """A fix is kept only if its result compiles (newer syntax in its downlevel
+    form), or, for a file that did not compile before either, if it breaks nothing
+    more."""
+    if syntax.compile_error(candidate, str(path)) is None:
         return True
-    if _compiles(before, path):
-        return False  # the fix broke code that compiled
+    return syntax.compile_error(before, str(path)) is not None and _lib_parses(candidate)
+
+
+def _lib_parses(source: bytes) -> bool:
     try:
-        cst.parse_module(candidate)
+        cst.parse_module(source)
     except cst.ParserSyntaxError:
         return False
     return True

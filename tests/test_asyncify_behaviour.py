@@ -60,3 +60,56 @@ def test_service_behaves_the_same_after_conversion(project_copy, bridge):
         ".", "--offload", "--bridge", bridge, "--check", cwd=root, module="codemods.asyncify"
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_generator_expressions_handed_to_builtin_consumers_become_lists(tmp_path):
+    """`", ".join(str(f(x)) for x in xs)` with `f` converted would hand `join` an
+    async generator (a TypeError when it runs): it becomes a list comprehension, for
+    every builtin that consumes the whole iterable, and the program prints the same."""
+    from conftest import py_sources, write_files
+
+    write_files(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'app'\n",
+        "app/__init__.py": "",
+        "app/io.py": """\
+            import time
+
+
+            def pause(value):
+                time.sleep(0)
+                return value
+            """,
+        "app/main.py": """\
+            from app.io import pause
+
+
+            def report(ids):
+                names = ", ".join(str(pause(i)) for i in ids)
+                total = sum(pause(i) for i in ids)
+                order = sorted((pause(i) for i in ids), reverse=True)
+                return f"{names} {total} {order} {set(pause(i) % 2 for i in ids)}"
+
+
+            if __name__ == "__main__":
+                print(report([3, 1, 2]))
+            """,
+    })
+    before = _run("-m", "app.main", cwd=tmp_path)
+    assert before.stdout == "3, 1, 2 6 [3, 2, 1] {0, 1}\n", before.stderr
+    result = run_cli("app", "--bridge", "asyncio", cwd=tmp_path, module="codemods.asyncify")
+    assert result.returncode == 0, result.stderr
+    assert "0 item(s) left for a human" in result.stderr
+    assert py_sources(tmp_path)["app/main.py"] == (
+        "from app.io import pause\n\n\n"
+        "import asyncio\n\n\n"
+        "async def report(ids):\n"
+        '    names = ", ".join([str(await pause(i)) for i in ids])\n'
+        "    total = sum([await pause(i) for i in ids])\n"
+        "    order = sorted([await pause(i) for i in ids], reverse=True)\n"
+        '    return f"{names} {total} {order} {set([await pause(i) % 2 for i in ids])}"\n\n\n'
+        'if __name__ == "__main__":\n'
+        "    print(asyncio.run(report([3, 1, 2])))\n"
+    )
+    after = _run("-m", "app.main", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout

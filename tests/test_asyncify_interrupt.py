@@ -127,6 +127,12 @@ def test_ctrl_c_while_click_parses_the_command_line_is_exit_130(entry, monkeypat
         monkeypatch.setattr(cls, "parse_args", interrupted_parse)
     module, _, name = entry.partition(":")
     command = getattr(importlib.import_module(module), name)
-    result = CliRunner(mix_stderr=False).invoke(command, [str(tmp_path)])
+    # the exit path ignores a second SIGINT; the processes this test process starts
+    # later inherit that, so it is restored
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        result = CliRunner(mix_stderr=False).invoke(command, [str(tmp_path)])
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert result.exit_code == 130, (result.output, result.stderr)
     assert result.stderr.strip() == "interrupted"

@@ -52,10 +52,11 @@ import ast
 import re
 from typing import Any, Iterable
 
+from ..syntax import downlevel
 from .refpath import ast_ref_path
 from .values import nested_qualname
 
-SCHEMA = 9
+SCHEMA = 10
 
 #: a string argument that reads as a file mode ("rb", "w+", "a"): recorded with
 #: the call that binds a variable, since it decides what `open()` returns
@@ -961,19 +962,22 @@ def _table_escapes(statements: list[ast.stmt], summarizer: "ModuleSummarizer") -
 def _statements_of_newer_syntax(source: bytes | str, skipped: list[list[Any]]) -> list[ast.stmt] | None:
     """Top-level statements of a module written for a newer Python than this one.
 
-    LibCST parses syntax up to 3.14 whatever Python runs it (PEP 695 generics, 3.12
-    f-strings, t-strings); the stdlib parser only knows its own version. When LibCST
-    accepts the module, each top-level statement is re-parsed alone with `ast`, so
-    only statements that really use newer syntax are missing from the summary
-    (`[first line, the stdlib parser's message]` of each goes to `skipped`, the
-    summary's `partial`). None when LibCST rejects the module too.
+    The module is read in its `syntax.downlevel` form (LibCST rewrites PEP 695
+    generics, 3.12 f-strings, t-strings, `except A, B` into what this Python parses).
+    Should a statement still not parse, each top-level statement is re-parsed alone,
+    so only that one is missing from the summary (`[first line, the stdlib parser's
+    message]` of each goes to `skipped`, the summary's `partial`). None when LibCST
+    rejects the module too.
     """
     import libcst
 
-    try:
-        module = libcst.parse_module(source)
-    except Exception:  # noqa: BLE001 - any failure here means "does not parse"
+    lowered = downlevel(source)
+    if lowered is None:
         return None  # not Python at all: binary data, a bad encoding, a syntax error
+    try:
+        return ast.parse(lowered).body
+    except SyntaxError:
+        module = libcst.parse_module(lowered)
     statements: list[ast.stmt] = []
     line = 1 + len(module.header)  # comment and blank lines before the first statement
     for node in module.body:

@@ -20,7 +20,7 @@ from libcst.codemod import CodemodContext
 from asyncmigrate.analysis import Project
 from asyncmigrate.workers import parallel_map
 from asyncmigrate.errors import UsageError
-from asyncmigrate import fileio
+from asyncmigrate import fileio, syntax
 from asyncmigrate.index.store import content_hash
 from asyncmigrate.project import collect_targets, find_root
 
@@ -189,10 +189,9 @@ def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:
         return result
     result.notes = [Item(rel, line, text) for line, text in command.notes + command.missing()]
     new = new_module.bytes
-    try:
-        compile(new, str(path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as e:
-        result.error = f"result does not compile ({e}): not written"
+    error = syntax.compile_error(new, str(path))
+    if error is not None:
+        result.error = f"result does not compile ({error}): not written"
         return result
     result.new = new
     return result

@@ -19,6 +19,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from asyncmigrate import syntax
 from asyncmigrate.index.refpath import ast_ref_path
 from asyncmigrate.index.values import nested_qualname
 
@@ -90,7 +91,7 @@ class _File:
 @lru_cache(maxsize=128)
 def _parse(path: str, stamp: tuple[int, int]) -> _File | None:
     try:
-        return _File(ast.parse(Path(path).read_bytes()))
+        return _File(syntax.parse(Path(path).read_bytes()))
     except (OSError, SyntaxError, ValueError):
         return None
 

@@ -23,6 +23,9 @@ from .edits import DefEdit, FileEdits, SiteEdit, call_key, ref_key, stmt_key
 from .swapedit import client_name, module_of, swapped_call, with_client
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: builtins that consume a whole iterable at once: an async generator expression
+#: handed to one becomes a list comprehension (`any`/`all` stop early, so not them)
+_EAGER_CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max"})
 
 
 def _parens(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -51,6 +54,10 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         self.defs: list[DefEdit | None] = []
         self.generator_exps = 0
         self._outermost_for: set[int] = set()
+        #: per generator expression being visited: the "makes it an async generator"
+        #: notes of its body; kept by node for the call that consumes it
+        self._genexp_notes: list[list[tuple[int, str]]] = []
+        self._async_genexps: dict[int, list[tuple[int, str]]] = {}
         self.applied: set[str] = set()
         self.notes: list[tuple[int, str]] = []
         #: per statement being visited: the per-call clients (class, constructor
@@ -157,6 +164,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
         self.generator_exps += 1
         self._outermost_for.add(id(node.for_in))
+        self._genexp_notes.append([])
 
     # The outermost iterable of a generator expression runs in the enclosing scope:
     # an await there does not make the expression an async generator.
@@ -172,7 +180,38 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
     ) -> cst.GeneratorExp:
         self.generator_exps -= 1
+        notes = self._genexp_notes.pop()
+        if notes and self._genexp_notes:
+            self._genexp_notes[-1].extend(notes)  # an async generator inside one is async too
+        elif notes:
+            self._async_genexps[id(updated_node)] = notes
         return updated_node
+
+    def _genexp_note(self, line: int, text: str) -> None:
+        note = (line, text)
+        self.notes.append(note)
+        if self._genexp_notes:
+            self._genexp_notes[-1].append(note)
+
+    def _eagerly_consumed(self, call: cst.Call) -> cst.Call:
+        """`", ".join(str(await f(x)) for x in xs)` hands a builtin consumer an async
+        generator (a TypeError); a list comprehension awaits in the same order and
+        the consumer gets what it got before. Other consumers keep the note."""
+        positional = [arg for arg in call.args if arg.keyword is None]
+        if len(positional) != 1 or positional[0].star or call.args[0] is not positional[0]:
+            return call  # `sorted(gen, key=...)` is fine; `f(*gen)`, two iterables are not
+        genexp = positional[0].value
+        notes = self._async_genexps.get(id(genexp))
+        func = call.func
+        eager = (isinstance(func, cst.Name) and func.value in _EAGER_CONSUMERS) or (
+            isinstance(func, cst.Attribute) and func.attr.value == "join"
+        )
+        if notes is None or not eager:
+            return call
+        del self._async_genexps[id(genexp)]
+        self.notes = [note for note in self.notes if not any(note is n for n in notes)]
+        listed = cst.ListComp(elt=genexp.elt, for_in=genexp.for_in)
+        return call.with_changes(args=[positional[0].with_changes(value=listed), *call.args[1:]])
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
@@ -203,18 +242,13 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         return updated_node.with_changes(value=_parens(updated_node.value))
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        updated_node = updated_node.with_changes(func=_parens(updated_node.func))
+        updated_node = self._eagerly_consumed(updated_node.with_changes(func=_parens(updated_node.func)))
         line, col = self._at(original_node)
         edit = self._site(call_key(line, col, cst_ref_path(original_node.func)))
         if edit is None:
             return updated_node
         if edit.kind in ("await", "replace", "offload") and self.generator_exps:
-            self.notes.append(
-                (
-                    line,
-                    "await inside a generator expression makes it an async generator: check its consumer",
-                )
-            )
+            self._genexp_note(line, "await inside a generator expression makes it an async generator: check its consumer")
         if edit.kind == "await":
             return cst.Await(updated_node)
         if edit.kind == "replace":
@@ -273,12 +307,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         line, col = self._at(original_node.iter)
         if updated_node.asynchronous is None and self._site(stmt_key("comp", line, col)):
             if self.generator_exps:
-                self.notes.append(
-                    (
-                        line,
-                        "`async for` in a generator expression makes it an async generator: check its consumer",
-                    )
-                )
+                self._genexp_note(line, "`async for` in a generator expression makes it an async generator: check its consumer")
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
 

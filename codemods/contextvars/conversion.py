@@ -38,6 +38,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from asyncmigrate import syntax
 from asyncmigrate.catalogue import STATE
 from asyncmigrate.shared_state import SharedState
 
@@ -622,10 +623,9 @@ def convert(
             raise ConversionRefused(
                 f"{analysis.rel} uses `{converter.name}` but is outside the paths being rewritten"
             )
-        try:
-            compile(rendered, analysis.rel, "exec", dont_inherit=True)
-        except SyntaxError as e:  # pragma: no cover - a bug in the conversion
-            raise ConversionRefused(f"{analysis.rel}: the result does not compile ({e.msg})") from e
+        error = syntax.compile_error(rendered, analysis.rel)
+        if error is not None:  # pragma: no cover - a bug in the conversion
+            raise ConversionRefused(f"{analysis.rel}: the result does not compile ({error})")
         conversion.changes[analysis.rel] = rendered
     conversion.variables = list(variables.values()) if variables else [converter.name]
     return conversion
