@@ -235,6 +235,39 @@ class Project:
             and self.catalogue.is_task_factory(value.name)
         )
 
+    def plain_value_parameters(self, value: Value | None, through_class: bool) -> tuple[list[bool], set[str]]:
+        """Which parameters of the project function (or class) `value` are annotated
+        with a type a coroutine can never be (`int`, `str`, a project class with no
+        `__await__` and no base outside the project): by position and by keyword
+        name. A method called through its class (`Repo.save(repo, x)`) takes `self`
+        as its first argument. Unknown or unannotated parameters are False."""
+        fid = value.name if value is not None and value.kind == "function" else None
+        if value is not None and value.kind == "class":
+            fid, through_class = self.resolver.method_in_mro(value.name, "__init__"), False
+        fn = self.resolver.function(fid) if fid else None
+        if fn is None:
+            return [], set()
+        params = fn["params"]
+        if fn["kind"] == "classmethod" or (fn["kind"] in ("method", "property") and not through_class):
+            params = params[1:]
+        module, _ = split_id(fid)
+        plain = {p["name"]: self._plain_annotation(module, fn["parent"], p["annotation"]) for p in params}
+        positional = [plain[p["name"]] for p in params if p["kind"] == "pos"]
+        return positional, {p["name"] for p in params if p["kind"] in ("pos", "kw") and plain[p["name"]]}
+
+    def _plain_annotation(self, module: str, scope: str | None, annotation: str | None) -> bool:
+        if not annotation:
+            return False
+        value = self.resolver.value_of(module, scope, annotation.split("."))
+        if value is None:
+            return False
+        if value.kind == "external":
+            return value.name in self.catalogue.plain_value_types
+        if value.kind != "class":
+            return False
+        known = all(":" in cid for cid in self.resolver.mro(value.name))  # no outside base
+        return known and not self._has_method(value.name, "__await__")
+
     # -- instances -----------------------------------------------------------
 
     def _has_method(self, cid: str, name: str) -> bool:

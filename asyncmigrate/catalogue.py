@@ -218,6 +218,8 @@ class AsyncApiCatalogue:
         self.coroutine_consumers = NameSet(data["coroutine_consumers"]["names"])
         #: calls that use their argument as a plain value
         self.value_consumers = NameSet(data["value_consumers"]["names"])
+        #: classes a coroutine is never an instance of (`int`, `str`, `list`)
+        self.plain_value_types = frozenset(data["plain_value_types"]["names"])
         callbacks = data["callbacks"]
         #: calls that call a callable synchronously in the caller
         self.sync_callbacks = NameSet(callbacks["sync"])
@@ -325,6 +327,11 @@ class ProtocolKnowledge:
         self.coroutine_methods = frozenset(data["coroutine"]["methods"])
         #: bases that add no methods beyond `object`'s
         self.marker_bases = frozenset(data["marker_bases"]["names"])
+        iteration = data["sync_iteration"]
+        #: builtins that read a whole iterable with plain `for` (`list`, `str.join`)
+        self.eager_iterators = frozenset(iteration["eager"])
+        #: every builtin that iterates with plain `for`, the eager ones included
+        self.sync_iterators = self.eager_iterators | frozenset(iteration["lazy"])
 
 
 class NamingHeuristics:

@@ -23,6 +23,8 @@ class Finding(NamedTuple):
     path: str
     line: int
     column: int
+    end_line: int
+    end_column: int
     code: str
     message: str
 
@@ -34,5 +36,5 @@ def coroutine_findings(project: Project, files: dict[str, bytes]) -> list[Findin
     found = []
     for rel, text in sorted(files.items()):
         for d in linter.lint(project.root / rel, rel, text).diagnostics:
-            found.append(Finding(rel, d.line, d.column, d.code, d.message))
+            found.append(Finding(rel, d.line, d.column, d.end_line, d.end_column, d.code, d.message))
     return found

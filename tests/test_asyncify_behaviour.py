@@ -100,7 +100,7 @@ def test_generator_expressions_handed_to_builtin_consumers_become_lists(tmp_path
     assert result.returncode == 0, result.stderr
     assert "0 item(s) left for a human" in result.stderr
     assert py_sources(tmp_path)["app/main.py"] == (
-        "from app.io import pause\n\n\n"
+        "from app.io import pause\n"
         "import asyncio\n\n\n"
         "async def report(ids):\n"
         '    names = ", ".join([str(await pause(i)) for i in ids])\n'
@@ -111,5 +111,68 @@ def test_generator_expressions_handed_to_builtin_consumers_become_lists(tmp_path
         "    print(asyncio.run(report([3, 1, 2])))\n"
     )
     after = _run("-m", "app.main", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+
+
+def test_a_function_awaited_inside_any_stays_sync_and_says_why(tmp_path):
+    """`any(in_stock(i) for i in items)`: with `in_stock` async, `any()` would get an
+    async generator (TypeError), and a list would give up its stopping early. The
+    check of the result (AM104) keeps `in_stock` sync and names the line; `price`,
+    read by `sum()`, is converted; the program prints what it printed before."""
+    from conftest import py_sources, write_files
+
+    write_files(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'app'\n",
+        "app/__init__.py": "",
+        "app/store.py": """\
+            import time
+
+
+            def in_stock(item):
+                time.sleep(0)
+                return item > 1
+
+
+            def price(item):
+                time.sleep(0)
+                return item * 2
+
+
+            def report(items):
+                return f"{sum(price(i) for i in items)} {any(in_stock(i) for i in items)}"
+
+
+            if __name__ == "__main__":
+                print(report([1, 2]))
+            """,
+    })
+    before = _run("-m", "app.store", cwd=tmp_path)
+    assert before.stdout == "6 True\n", before.stderr
+    result = run_cli(
+        "app", "--bridge", "asyncio", "--seed", "app.store:in_stock", "--seed", "app.store:price",
+        cwd=tmp_path, module="codemods.asyncify",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "app/store.py:4: left sync: `app.store:in_stock` would become async, but code that must "
+        "stay as it is calls it: the converted program would have AM104 at app/store.py:15 "
+        "(`any()` iterates this generator expression with plain `for`"
+    ) in result.stderr
+    assert py_sources(tmp_path)["app/store.py"] == (
+        "import time\n"
+        "import asyncio\n\n\n"
+        "def in_stock(item):\n"
+        "    time.sleep(0)\n"
+        "    return item > 1\n\n\n"
+        "async def price(item):\n"
+        "    await asyncio.sleep(0)\n"
+        "    return item * 2\n\n\n"
+        "async def report(items):\n"
+        '    return f"{sum([await price(i) for i in items])} {any(in_stock(i) for i in items)}"\n\n\n'
+        'if __name__ == "__main__":\n'
+        "    print(asyncio.run(report([1, 2])))\n"
+    )
+    after = _run("-m", "app.store", cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout

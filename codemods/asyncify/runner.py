@@ -202,6 +202,8 @@ def _keep_docstring_gap(old: cst.Module, new: cst.Module) -> cst.Module:
     put the blank line back so only the import changes."""
     if len(old.body) < 2 or len(new.body) < 2 or not old.body[1].leading_lines:
         return new
+    if old.get_docstring(clean=False) is None:
+        return new  # `import time` first: the import added after it needs no gap
     if old.body[0].deep_equals(new.body[0]) and not new.body[1].leading_lines:
         second = new.body[1].with_changes(leading_lines=old.body[1].leading_lines)
         return new.with_changes(body=[new.body[0], second, *new.body[2:]])

@@ -15,6 +15,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
+from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.index.refpath import cst_ref_path
 from asyncmigrate.index.values import nested_qualname
 
@@ -25,8 +26,6 @@ from .swapedit import client_name, module_of, swapped_call, with_client
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: builtins that consume a whole iterable at once: an async generator expression
 #: handed to one becomes a list comprehension (`any`/`all` stop early, so not them)
-_EAGER_CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max"})
-
 
 def _parens(node: cst.BaseExpression) -> cst.BaseExpression:
     """`await f()` used as a primary (`(await f()).x`) needs parentheses."""
@@ -203,7 +202,8 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
         genexp = positional[0].value
         notes = self._async_genexps.get(id(genexp))
         func = call.func
-        eager = (isinstance(func, cst.Name) and func.value in _EAGER_CONSUMERS) or (
+        # by the written name: the check of the result (AM104) resolves it
+        eager = (isinstance(func, cst.Name) and f"builtins.{func.value}" in PROTOCOLS.eager_iterators) or (
             isinstance(func, cst.Attribute) and func.attr.value == "join"
         )
         if notes is None or not eager:

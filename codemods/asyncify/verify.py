@@ -73,7 +73,7 @@ def problems(project: Project, plan: AsyncifyPlan, results: Iterable[Any]) -> li
         if old[key]:
             old[key] -= 1
             continue
-        culprit = _culprit(after_project, plan, finding.path, finding.line, finding.column)
+        culprit = _culprit(after_project, plan, finding)
         found.append(Problem(finding.path, finding.line, finding.code, finding.message, culprit))
     return found
 
@@ -96,23 +96,29 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _culprit(project: Project, plan: AsyncifyPlan, rel: str, line: int, column: int) -> str | None:
-    """The converted function called at `line`:`column` of `rel` (as the converted
-    text has it), or whose `with`/`for` use is there."""
+def _culprit(project: Project, plan: AsyncifyPlan, finding: Any) -> str | None:
+    """The converted function called where `finding` starts (in the converted text),
+    or whose `with`/`for` use is there; failing that, the first converted function
+    called inside its span (a generator expression that `await` made async)."""
+    rel, line, column = finding.path, finding.line, finding.column
     summary = project.index.by_path.get(rel)
     if summary is None or "functions" not in summary:
         return None
     module = summary["name"]
     scopes = [(q, f["calls"]) for q, f in summary["functions"].items()]
     scopes.append((None, summary.get("module_calls", [])))
+    inside: list[tuple[int, int, str]] = []
     for scope, calls in scopes:
         for call in records.calls(calls):
-            if call.line != line or call.column != column:
+            at = (call.line, call.column)
+            if not (line, column) <= at <= (finding.end_line, finding.end_column):
                 continue
             target = project.resolver.call_target(module, scope, call.path)
             if target is not None and target.kind == "function" and target.name in plan.functions:
-                return target.name
-            if target is not None and target.kind == "class":
+                if at == (line, column):
+                    return target.name
+                inside.append((*at, target.name))
+            if at == (line, column) and target is not None and target.kind == "class":
                 for dunder in ("__aenter__", "__aiter__", "__init__"):
                     method = project.resolver.method_in_mro(target.name, dunder)
                     if method is not None and _converted(plan, method):
@@ -128,7 +134,7 @@ def _culprit(project: Project, plan: AsyncifyPlan, rel: str, line: int, column: 
                         method = project.resolver.method_in_mro(value.name, dunder)
                         if method is not None and _converted(plan, method):
                             return _converted(plan, method)
-    return None
+    return min(inside)[2] if inside else None
 
 
 def _converted(plan: AsyncifyPlan, fid: str) -> str | None:

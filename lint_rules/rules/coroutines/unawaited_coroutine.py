@@ -16,7 +16,9 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
     Finds calls to coroutine functions inside `async def` whose coroutine is never
     awaited: dropped as a statement, bound to a name that is never awaited or handed
     on, returned un-awaited from an `async def`, or used as a plain value
-    (`if coro():`, `coro().attr`, `str(coro())`, `coro() + 1`). Coroutine functions are
+    (`if coro():`, `coro().attr`, `str(coro())`, `isinstance(coro, int)`, `coro() + 1`,
+    or passed for a parameter of a project function annotated with a type no
+    coroutine can be, `def show(count: int)`). Coroutine functions are
     known from the whole project (across modules, through imports and aliases,
     methods through `self`/`cls`, constructors, annotations and inheritance), from
     asyncio, and from a catalogue of popular async libraries.
@@ -41,7 +43,8 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
         return await repo.load(user_id)
     ```
     A coroutine that is meant to run concurrently is fine when handed to
-    `asyncio.gather`, `create_task`, `wait_for` or any other call, stored in a
+    `asyncio.gather`, `create_task`, `wait_for` or any other call whose parameter
+    is not annotated with such a type, stored in a
     container or attribute, or yielded.
 
     ## Fix safety
@@ -104,9 +107,55 @@ class UnawaitedCoroutine(CoroutineUseTracker, LintRule):
                     print(item)
             """
         ),
+        Valid(
+            """
+            from collections.abc import Awaitable
+            async def fetch(): ...
+            def run_later(job, label: str): ...
+            def show(value: Awaitable[int]): ...
+            async def main():
+                value = fetch()
+                if isinstance(value, Awaitable):
+                    value = await value
+                run_later(fetch(), "job")
+                show(fetch())
+            """
+        ),
     ]
 
     INVALID = [
+        Invalid(
+            """
+            async def fetch(): ...
+            async def main():
+                value = fetch()
+                if isinstance(value, int):
+                    print("a number")
+            """,
+            expected_replacement="""
+            async def fetch(): ...
+            async def main():
+                value = await fetch()
+                if isinstance(value, int):
+                    print("a number")
+            """,
+        ),
+        Invalid(
+            """
+            async def fetch_name(): ...
+            class Greeting:
+                def __init__(self, name: str): ...
+            async def main():
+                return Greeting(fetch_name())
+            """,
+            expected_replacement="""
+            async def fetch_name(): ...
+            class Greeting:
+                def __init__(self, name: str): ...
+            async def main():
+                return Greeting(await fetch_name())
+            """,
+        ),
         Invalid(
             """
             from asgiref.sync import sync_to_async
