@@ -16,9 +16,9 @@ from .catalogue import _load
 
 #: the keys a family and a type entry may have
 FAMILY_KEYS = frozenset(
-    {"family", "requirement", "python", "keywords", "unmapped_keywords", "client_keywords", "calls", "client_calls", "types", "names"}
+    {"family", "requirement", "python", "follow", "keywords", "unmapped_keywords", "client_keywords", "calls", "client_calls", "types", "names"}
 )
-TYPE_KEYS = frozenset({"to", "await", "rename", "keep", "async_iter", "unmapped", "with", "iterate"})
+TYPE_KEYS = frozenset({"to", "await", "rename", "keep", "async_iter", "unmapped", "unmapped_args", "with", "iterate"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class CallSwap:
     unmapped: str = ""
     #: the client class of a "client" call
     client: str = ""
+    #: why a call that passes any argument cannot be swapped ("" when it can)
+    unmapped_args: str = ""
 
 
 @dataclass
@@ -51,6 +53,8 @@ class TypeSwap:
     unmapped: dict[str, str]
     with_: str
     iterate: str
+    #: method -> why a call of it with arguments has no async form (`wait(5)`)
+    unmapped_args: dict[str, str] = field(default_factory=dict)
 
     def attribute(self, name: str) -> tuple[str, str]:
         """An attribute read on an instance: (new name, why it cannot swap or "")."""
@@ -62,10 +66,13 @@ class TypeSwap:
         new = self.rename.get(name, name)
         if name in self.unmapped:
             return CallSwap(family, "method", new, False, f"`{self.name}.{name}`: {self.unmapped[name]}")
+        with_args = self.unmapped_args.get(name, "")
+        if with_args:
+            with_args = f"`{self.name}.{name}(...)` with arguments: {with_args}"
         if name in self.awaited or (self.all_awaited and name not in self.keep and name not in self.async_iter):
-            return CallSwap(family, "method", new, True)
+            return CallSwap(family, "method", new, True, unmapped_args=with_args)
         if name in self.keep or name in self.async_iter or self.keep_all or name in self.rename:
-            return CallSwap(family, "method", new, False)
+            return CallSwap(family, "method", new, False, unmapped_args=with_args)
         return CallSwap(
             family, "method", new, False,
             f"`{self.name}.{name}` has no known counterpart on `{self.to}` (add it to the swap's `await` or `keep`)",
@@ -93,6 +100,9 @@ class Family:
     types: dict[str, TypeSwap] = field(default_factory=dict)
     #: names read (not called) that change with the swap: exceptions, annotations
     names: dict[str, str] = field(default_factory=dict)
+    #: the family only follows: its calls never make code async (a lock is not
+    #: I/O); it swaps only when every use is in code that becomes async anyway
+    follow: bool = False
 
 
 def _type(name: str, data: dict[str, Any]) -> TypeSwap:
@@ -110,6 +120,7 @@ def _type(name: str, data: dict[str, Any]) -> TypeSwap:
         unmapped=dict(data.get("unmapped", {})),
         with_=data.get("with", "no `with` form is known"),
         iterate=data.get("iterate", "no `for` form is known"),
+        unmapped_args=dict(data.get("unmapped_args", {})),
     )
 
 
@@ -122,6 +133,7 @@ def _family(data: dict[str, Any], normalize: Callable[[str], str]) -> Family:
         dict(data.get("keywords", {})),
         dict(data.get("unmapped_keywords", {})),
         frozenset(data.get("client_keywords", ())),
+        follow=bool(data.get("follow", False)),
     )
     for sync, spec in data.get("calls", {}).items():
         family.calls[normalize(sync)] = CallSwap(name, "factory", spec["to"], bool(spec.get("await", False)))
@@ -143,6 +155,8 @@ def validate(data: Any, where: str) -> str | None:
         return f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(FAMILY_KEYS))})"
     if not isinstance(data.get("family"), str):
         return f"{where}: `family` (a name) is required"
+    if not isinstance(data.get("follow", False), bool):
+        return f"{where}: `follow` must be true or false"
     for sync, spec in data.get("calls", {}).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("to"), str):
             return f"{where}: calls.{sync!r} must be {{ to = \"module.name\", await = true|false }}"
@@ -233,8 +247,12 @@ def swap_table(table: SwapTable | None = None) -> str:
             instances.append(f"`{sync}` → `{swap.to}`" + (f": {'; '.join(parts)}" if parts else ""))
         refused = [f"`{k}=`" for k in sorted(family.unmapped_keywords)]
         refused += [f"`{t.rpartition('.')[2]}.{m}`" for t, s in family.types.items() for m in sorted(s.unmapped)]
+        refused += [f"`{t.rpartition('.')[2]}.{m}(...)` with arguments" for t, s in family.types.items() for m in sorted(s.unmapped_args)]
         refused += [f"`with` over `{t.rpartition('.')[2]}`" for t, s in family.types.items() if s.with_ not in ("async with",) and "not a context manager" not in s.with_]
+        if family.follow:
+            refused.append("any use in code that stays sync (it follows: never a reason to make code async)")
+        needs = f"`{family.requirement}`" if family.requirement else "the standard library"
         lines.append(
-            f"| {family.name} | `{family.requirement}` (Python ≥ {family.python}) | {'<br>'.join(calls)} | {'<br>'.join(instances)} | {', '.join(refused) or '–'} |"
+            f"| {family.name} | {needs} (Python ≥ {family.python}) | {'<br>'.join(calls)} | {'<br>'.join(instances)} | {', '.join(refused) or '–'} |"
         )
     return "\n".join(lines)

@@ -151,9 +151,11 @@ def asyncify_command(
         if show_plan:
             click.echo(report.render_plan(migration.plan(), fmt), nl=False)
             sys.exit(0)
-        plan, results, problems = _converge(migration, request.jobs)
+        plan, results, found = _converge(migration, request.jobs)
+        problems = [p for p in found if not p.hazard]
 
         items = list(plan.items)
+        items += [runner.Item(p.path, p.line, f"the converted code has {p.code}: {p.message}") for p in found if p.hazard]
         for result in results:
             items += result.notes
             if result.error:

@@ -681,6 +681,7 @@ class Planner(SafetyRules, SwapPlanning):
         converted = {f for f in candidates if max_layer is None or layer[f] <= max_layer}
         self._decorators(converted)
         async_after = converted | self.existing | self.external_async
+        self._check_followers(async_after)
         reached = self.reached = self._reached_from_async(async_after)
         files: dict[str, FileEdits] = {}
         functions = {

@@ -96,7 +96,7 @@ def converge(
         fresh = {
             p.culprit: Ban(f"the converted program would have {p.code} at {p.path}:{p.line} ({p.message})")
             for p in problems
-            if p.culprit is not None and p.culprit not in banned
+            if p.culprit is not None and p.culprit not in banned and not p.hazard
         }
         if not problems or not fresh:
             return plan, results, problems

@@ -30,11 +30,13 @@ _WRAPPABLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)
 
 class CallShape(NamedTuple):
     """What the `ast` says about one call: its keyword names (`**` for a `**`
-    argument), and why no statement of its own holds it ("" when one does, so a
-    per-call client can wrap that statement)."""
+    argument), why no statement of its own holds it ("" when one does, so a
+    per-call client can wrap that statement), and how many positional arguments
+    it passes (a `*` argument counts as one)."""
 
     keywords: tuple[str, ...]
     wrappable: str
+    positional: int
 
 
 class _File:
@@ -56,7 +58,7 @@ class _File:
 
     @cached_property
     def shapes(self) -> dict[tuple[int, int], CallShape]:
-        return {at: CallShape(tuple(k.arg or "**" for k in call.keywords), self._wrappable(call))
+        return {at: CallShape(tuple(k.arg or "**" for k in call.keywords), self._wrappable(call), len(call.args))
                 for at, call in self.calls.items()}
 
     def _wrappable(self, call: ast.Call) -> str:

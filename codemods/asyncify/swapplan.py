@@ -51,6 +51,13 @@ class SwapPlanning:
         self._swap_family_of: dict[tuple[str, int, int], str] = {}
         #: the modules under PATH (code outside them is analysed, never rewritten)
         self._path_modules = {m for m, rel in self.rel_of.items() if rel in self.targets}
+        #: uses of families that only follow (`follow = true`): (family, edge, what)
+        self._followed: list[tuple[str, Edge, str]] = []
+        #: the first reason not to swap each following family: (module, line, why)
+        self._follower_drops: dict[str, tuple[str, int, str]] = {}
+        self._followers_checked = False
+        #: callers of following families' calls that cannot swap (`wait(5)`)
+        self._problem_callers: dict[str, set[str]] = {}
 
     @property
     def swaps(self):
@@ -59,6 +66,14 @@ class SwapPlanning:
     def _drop_swap(self, family: str, module: str, line: int, reason: str) -> None:
         if family in self.swap_conflicts or family in self.dropped_swaps:
             return
+        if self.swaps.family(family).follow and not self._followers_checked:
+            # Said only if code that becomes async uses the family (`_check_followers`):
+            # a lock in a project's sync code is no news.
+            self._follower_drops.setdefault(family, (module, line, reason))
+            return
+        self._conflict(family, module, line, reason)
+
+    def _conflict(self, family: str, module: str, line: int, reason: str) -> None:
         rel = self.rel_of.get(module, module)
         self.swap_conflicts[family] = f"{rel}:{line}: {reason}"
 
@@ -120,9 +135,13 @@ class SwapPlanning:
             problem = self._escape_problem(site, swap, origin)
         if not problem and swap.awaited and module_level:
             problem = f"module-level code calls `{origin}`, and module-level code cannot await"
+        if not problem and swap.unmapped_args and (shape is None or shape.positional or shape.keywords):
+            problem = swap.unmapped_args
         if problem:
             # All or nothing, even for a call with its own client: a handler of
             # `requests.HTTPError` must not guard both libraries.
+            if family.follow:
+                self._problem_callers.setdefault(swap.family, set()).add(site.caller)
             self._drop_swap(swap.family, site.module, site.line, problem)
             return
         detail = json.dumps(
@@ -138,10 +157,48 @@ class SwapPlanning:
             sort_keys=True,
         )
         edge = self._edge(site, "", "swap", f"{detail}|{origin}")
-        if swap.awaited:
+        if family.follow and swap.form == "method":
+            self._follow(swap.family, edge, f"`{origin}()`", swap.awaited)
+        elif swap.awaited:
             self._require(site.caller, edge)
         else:
             self.swap_edges.append(edge)
+
+    def _follow(self, family: str, edge: Edge, what: str, awaited: bool) -> None:
+        """A use of a family that only follows (the threading primitives: a lock is
+        not I/O, so its `acquire()` never makes code async): it is planned like any
+        swap, but `_check_followers` drops the family unless every such use ends up
+        in code that becomes async for other reasons."""
+        (self.edges if awaited else self.swap_edges).append(edge)
+        self._followed.append((family, edge, what))
+
+    def _check_followers(self, async_after: set[str]) -> None:
+        """Drop each following family that some use keeps sync: with the reason when
+        code that becomes async uses it, silently when none does."""
+        def runs_async(caller: str) -> bool:
+            fn = self.fn(caller) if split_id(caller)[1] != MODULE_SCOPE else None
+            return caller in async_after or (fn is not None and fn["is_async"])
+
+        self._followers_checked = True  # later reasons (bridges) drop at once
+        families = {family for family, _, _ in self._followed} | set(self._follower_drops)
+        for family in sorted(families - set(self.dropped_swaps) - set(self.swap_conflicts)):
+            uses = [(edge, what) for f, edge, what in self._followed if f == family]
+            callers = {edge.caller for edge, _ in uses} | self._problem_callers.get(family, set())
+            if not any(runs_async(caller) for caller in callers):
+                self.swap_conflicts[family] = ""  # nothing async uses it: nothing to say
+                continue
+            if family in self._follower_drops:
+                self._conflict(family, *self._follower_drops[family])
+                continue
+            for edge, what in uses:
+                if not runs_async(edge.caller):
+                    where = "module-level code" if split_id(edge.caller)[1] == MODULE_SCOPE else f"`{edge.caller}`"
+                    self._conflict(
+                        family, edge.module, edge.line,
+                        f"{what} is used in {where}, which stays sync (a `{family}` swaps only when every "
+                        "use of it is in code that becomes async)",
+                    )
+                    break
 
     def _from_path(self, caller: str, receiver) -> bool:
         """Whether code outside PATH reaches `receiver` through PATH: a name it
@@ -263,7 +320,10 @@ class SwapPlanning:
             return
         edge = Edge(caller, "", f"swap {use.kind}", module, use.line, use.column, None, use.kind)
         self._swap_family_of[(module, use.line, use.column)] = family
-        self._require(caller, edge)
+        if self.swaps.family(family).follow:
+            self._follow(family, edge, f"`{'with' if use.kind == 'with' else 'for'}` over it", True)
+        else:
+            self._require(caller, edge)
 
     def _swap_references(self) -> None:
         """Names read, not called, that change with a swapped family (`except
@@ -329,14 +389,21 @@ class SwapPlanning:
                 if caller in self.async_fns and not families.get(caller, set()) >= families[fid]:
                     families.setdefault(caller, set()).update(families[fid])
                     todo.append(caller)
+        reaching: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
         for caller, callee, path, line in bridges:
-            for family in sorted(families.get(callee, ())):
-                module = split_id(caller)[0]
-                self._drop_swap(
-                    family, module, line,
-                    f"`{caller}` stays sync and bridges `{callee}`, which would run the shared async client "
-                    "on an event loop of its own per call: convert the callers too (no --max-layer, fewer --stop-at)",
-                )
+            for family in families.get(callee, ()):
+                reaching[family].append((caller, callee, line))
+        for family, found in sorted(reaching.items()):
+            # Module-level code runs once: a single bridge there (the `__main__`
+            # guard's) is the one event loop the client ever sees.
+            if len(found) == 1 and split_id(found[0][0])[1] == MODULE_SCOPE:
+                continue
+            caller, callee, line = sorted(found, key=lambda f: split_id(f[0])[1] == MODULE_SCOPE)[0]
+            self._drop_swap(
+                family, split_id(caller)[0], line,
+                f"`{caller}` stays sync and bridges `{callee}`, which would run the shared async client "
+                "on an event loop of its own per call: convert the callers too (no --max-layer, fewer --stop-at)",
+            )
 
     def swap_family(self, edge: Edge) -> str:
         if edge.kind == "swap":

@@ -6,7 +6,8 @@ files that call a converted function. A finding there that the original program 
 not have (a coroutine never awaited, a coroutine called from sync code, `with`/`for`
 over an object that now only works with `async with`/`async for`) means the result
 is broken. When its culprit is a function this run converted, the next round keeps
-that function sync; otherwise nothing is written.
+that function sync; otherwise nothing is written. A hazard (AM207: a `threading`
+lock the converted code holds across `await`) is listed for the user instead.
 
 The rules live in `lint_rules`, above this layer: they are found through the
 `asyncmigrate.verifiers` entry point, never imported.
@@ -40,6 +41,8 @@ class Problem(NamedTuple):
     message: str
     #: the converted function that causes it, when the tool can tell
     culprit: str | None
+    #: a hazard (a lock held across `await`) is told to the user; it blocks nothing
+    hazard: bool = False
 
     def render(self) -> str:
         return f"{self.path}:{self.line}: {self.code} {self.message}"
@@ -73,8 +76,9 @@ def problems(project: Project, plan: AsyncifyPlan, results: Iterable[Any]) -> li
         if old[key]:
             old[key] -= 1
             continue
-        culprit = _culprit(after_project, plan, finding)
-        found.append(Problem(finding.path, finding.line, finding.code, finding.message, culprit))
+        hazard = bool(getattr(finding, "hazard", False))
+        culprit = None if hazard else _culprit(after_project, plan, finding)
+        found.append(Problem(finding.path, finding.line, finding.code, finding.message, culprit, hazard))
     return found
 
 

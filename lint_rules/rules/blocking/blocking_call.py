@@ -111,8 +111,8 @@ def swap_note(project, target: Value) -> str:
     if target.kind != "external":
         return ""
     swap = project.catalogue.swaps.call(target.name)
-    if swap is None or swap.unmapped:
-        return ""
+    if swap is None or swap.unmapped or swap.unmapped_args:
+        return ""  # not claimed where the call's arguments may keep it (`wait(5)`)
     new = swap.target if swap.form == "factory" else (
         f"{swap.client}.{swap.target}" if swap.form == "client"
         else f"{project.catalogue.swaps.type_swap(target.name.rpartition('.')[0])[1].to}.{swap.target}"

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
+from asyncmigrate.awaits import first_suspension
+from asyncmigrate.index import records
+from asyncmigrate.index.values import Value
+
 from .blocking_call import BlockingCallRule
+
+
+def thread_lock(project, value: Value | None) -> bool:
+    """Whether `value` is a `threading` lock: an instance whose `acquire` the
+    catalogue files under AM207 (`threading.Lock`, `RLock`, `Semaphore`, ...)."""
+    if value is None or value.kind != "external_instance":
+        return False
+    entry = project.blocking_entry(Value("external", f"{value.name}.acquire"))
+    return entry is not None and entry.code == "AM207"
 
 
 class BlockingThreadWait(BlockingCallRule, LintRule):
@@ -13,7 +27,9 @@ class BlockingThreadWait(BlockingCallRule, LintRule):
     Finds waits on other threads in an `async def`.
 
     Covered: `threading` lock, event, condition, semaphore and barrier waits,
-    `queue.Queue` get/put, `Thread.join` and `concurrent.futures` `.result()`.
+    `queue.Queue` get/put, `Thread.join` and `concurrent.futures` `.result()`, and
+    `with lock:` over a `threading` lock whose block suspends (`await`, `async for`,
+    `async with`): a short `with lock:` that never suspends is not reported.
 
     Matched through the receiver's type (`threading.Lock()`, `queue.Queue()`,
     `executor.submit(...)` returning a `concurrent.futures.Future`, annotations).
@@ -24,7 +40,9 @@ class BlockingThreadWait(BlockingCallRule, LintRule):
     ## Why is this bad?
     The event loop thread sleeps until another thread acts. If that thread in turn
     waits for the event loop (a callback, a `run_coroutine_threadsafe`), the process
-    deadlocks.
+    deadlocks. A `threading` lock held across `await` deadlocks with no other thread
+    at all: while the holder is suspended, another task that takes the lock blocks
+    the loop's thread, so the holder never resumes to release it.
 
     ## Example
     ```python
@@ -64,9 +82,31 @@ class BlockingThreadWait(BlockingCallRule, LintRule):
                     lock.release()
             """
         ),
+        Valid(
+            """
+            import threading
+            lock = threading.Lock()
+            counts = {}
+            async def bump(key):
+                with lock:
+                    counts[key] = counts.get(key, 0) + 1
+            """
+        ),
     ]
 
     INVALID = [
+        Invalid(
+            """
+            import asyncio
+            import threading
+            class Cache:
+                def __init__(self):
+                    self._lock = threading.Lock()
+                async def refresh(self):
+                    with self._lock:
+                        await asyncio.sleep(1)
+            """
+        ),
         Invalid(
             """
             import queue
@@ -91,3 +131,37 @@ class BlockingThreadWait(BlockingCallRule, LintRule):
             """
         ),
     ]
+
+    @classmethod
+    def wants_file(cls, project, summary, text) -> bool:
+        if super().wants_file(project, summary, text):
+            return True
+        module = summary["name"]
+        for qualname, fn in summary.get("functions", {}).items():
+            if not fn["is_async"]:
+                continue
+            for use in records.uses(fn):
+                if use.kind == "with" and use.path and thread_lock(
+                    project, project.resolver.value_of(module, qualname, list(use.path))
+                ):
+                    return True
+        return False
+
+    def visit_With(self, node: cst.With) -> None:
+        super().visit_With(node)
+        if node.asynchronous is not None or not self.in_async_function:
+            return
+        for item in node.items:
+            value = self.value_of(item.item)
+            if not thread_lock(self.project, value):
+                continue
+            suspension = first_suspension(node.body)
+            if suspension is None:
+                continue
+            kind = "await" if isinstance(suspension, cst.Await) else "async " + type(suspension).__name__.lower().replace("compfor", "for")
+            self.report(
+                item.item,
+                f"`{self.project.describe(value)}` is held across `{kind}`: a task that takes it meanwhile "
+                "blocks the event loop's thread, and the holder never resumes to release it (a deadlock); "
+                "use `asyncio.Lock` with `async with`",
+            )

@@ -6,7 +6,7 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.catalogue import PROTOCOLS
-from asyncmigrate.genexp import async_part
+from asyncmigrate.awaits import async_part
 from lint_rules.rule import ProjectRule
 
 
