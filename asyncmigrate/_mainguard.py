@@ -128,8 +128,14 @@ def run(entry: str, release) -> None:
     main = getattr(importlib.import_module(module), name)
     from asyncmigrate.errors import interrupted
 
+    import signal
+
     try:
         release()
         main()
     except KeyboardInterrupt:
         interrupted()
+    finally:
+        # The command is done (its files written or not): a Ctrl-C that lands while
+        # Python shuts down must not turn the result into death by SIGINT.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

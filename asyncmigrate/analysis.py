@@ -235,21 +235,34 @@ class Project:
             and self.catalogue.is_task_factory(value.name)
         )
 
+    def explicit_parameters(
+        self, value: Value | None, through_class: bool
+    ) -> tuple[str, dict[str, Any], list[dict[str, Any]]] | None:
+        """The project function a call of `value` runs (a class runs its `__init__`),
+        its summary, and the parameters the call's own arguments bind to: `self` and
+        `cls` are bound already, except for a method called through its class
+        (`Repo.save(repo, x)`, `through_class`). None when it is not a project function."""
+        fid = value.name if value is not None and value.kind == "function" else None
+        if value is not None and value.kind == "class":
+            fid, through_class = self.resolver.method_in_mro(value.name, "__init__"), False
+        fn = self.resolver.function(fid) if fid else None
+        if fn is None:
+            return None
+        params = fn["params"]
+        if fn["kind"] == "classmethod" or (fn["kind"] in ("method", "property") and not through_class):
+            params = params[1:]
+        return fid, fn, params
+
     def plain_value_parameters(self, value: Value | None, through_class: bool) -> tuple[list[bool], set[str]]:
         """Which parameters of the project function (or class) `value` are annotated
         with a type a coroutine can never be (`int`, `str`, a project class with no
         `__await__` and no base outside the project): by position and by keyword
         name. A method called through its class (`Repo.save(repo, x)`) takes `self`
         as its first argument. Unknown or unannotated parameters are False."""
-        fid = value.name if value is not None and value.kind == "function" else None
-        if value is not None and value.kind == "class":
-            fid, through_class = self.resolver.method_in_mro(value.name, "__init__"), False
-        fn = self.resolver.function(fid) if fid else None
-        if fn is None:
+        found = self.explicit_parameters(value, through_class)
+        if found is None:
             return [], set()
-        params = fn["params"]
-        if fn["kind"] == "classmethod" or (fn["kind"] in ("method", "property") and not through_class):
-            params = params[1:]
+        fid, fn, params = found
         module, _ = split_id(fid)
         plain = {p["name"]: self._plain_annotation(module, fn["parent"], p["annotation"]) for p in params}
         positional = [plain[p["name"]] for p in params if p["kind"] == "pos"]

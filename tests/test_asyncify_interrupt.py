@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -70,9 +69,13 @@ def test_ctrl_c_at_a_random_moment_leaves_all_old_or_all_new(tmp_path, reference
     time.sleep(random.Random(seed).uniform(0.2, 2.5))
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=300)
-    assert run.returncode in (0, 130), err
+    # 0: done before the signal; 130: interrupted. A signal that lands while the
+    # interpreter itself starts (before any of our code runs) kills it (-SIGINT),
+    # which is what the property below is about too: all old or all new.
+    assert run.returncode in (0, 130, -signal.SIGINT), err
+    assert "Traceback" not in err, err
     if run.returncode == 130:
-        assert err.strip().endswith("interrupted") and "Traceback" not in err
+        assert err.strip().endswith("interrupted")
     state = _tree(tmp_path)
     assert state in (before, after), "a half-converted project"
     assert not [p for p in tmp_path.rglob("*.tmp")], "a temporary file was left behind"

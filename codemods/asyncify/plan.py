@@ -38,6 +38,7 @@ from .edits import Edge, FileEdits, Item, SiteEdit, call_key, ref_key, stmt_key
 from .layers import layer_numbers
 from .safety import SafetyRules
 from .seeds import Seeds
+from .swapflow import call_arguments, only_called
 from .swapplan import SwapPlanning
 from .testing import TestStyle
 
@@ -230,6 +231,7 @@ class Planner(SafetyRules, SwapPlanning):
                 if value.kind == "function":
                     self.passed[value.name].append(site)
         self._index_aliases()
+        self._index_callable_params()
         self.typed_calls: dict[str, list[CallSite]] = defaultdict(list)
         for site in self.graph.sites() if self.typed else ():
             fid = self.typed.get((site.caller, site.line, site.column))
@@ -304,6 +306,78 @@ class Planner(SafetyRules, SwapPlanning):
                 s for s in sites
                 if not (self._qualified(s.callee) == "functools.partial" and (s.caller, s.line) in partials)
             ]
+
+    def _index_callable_params(self) -> None:
+        """Parameters that only hold project functions and are only called
+        (`def _with_retry(self, func, *args): ... return func(*args)`, given
+        `self._with_retry(self._fetch, key)` at every call): like a local alias, the
+        functions passed there change together and the parameter's calls are
+        awaited like direct calls, so handing a function to such a helper is no
+        refusal."""
+        candidates: set[tuple[str, str]] = set()
+        for fid, sites in self.passed.items():
+            for site in sites:
+                bound = self._bound_arguments(site) if site.callee is not None else None
+                for param, value in (bound or {}).items():
+                    if value is not None and value.name == fid:
+                        candidates.add((site.callee.name, param))
+        for holder, param in sorted(candidates):
+            mates, sites = self._callable_param(holder, param)
+            if not mates:
+                continue
+            module, _ = split_id(holder)
+            calls = [
+                (holder, module, c.line, c.column, c.awaited, (param,))
+                for c in records.calls(self.fn(holder)["calls"])
+                if list(c.path) == [param]
+            ]
+            handed = {(s.caller, s.line, s.column) for s in sites}
+            for fid in mates:
+                self.alias_mates[fid] |= mates
+                self.alias_calls[fid] += calls
+                self.passed[fid] = [s for s in self.passed[fid] if (s.caller, s.line, s.column) not in handed]
+
+    def _bound_arguments(self, site: CallSite) -> dict[str, Value | None] | None:
+        """What each parameter of the project function `site` calls is given there
+        (None: not a plain reference); None when the call's arguments cannot be
+        bound (`*args`, `**kwargs`, a callee that is not a project function)."""
+        module, scope = split_id(site.caller)
+        scope = None if scope == MODULE_SCOPE else scope
+        receiver = self.resolver.value_of(module, scope, site.path[:-1]) if len(site.path) > 1 else None
+        found = self.project.explicit_parameters(site.callee, receiver is not None and receiver.kind == "class")
+        rel = self.rel_of.get(site.module)
+        args = call_arguments(self.project.root / rel, site.line, site.column) if found and rel else None
+        if args is None:
+            return None
+        positional = [p["name"] for p in found[2] if p["kind"] == "pos"]
+        bound: dict[str, Value | None] = {}
+        for position, (keyword, ref) in enumerate(args):
+            if keyword in ("*", "**"):
+                return None
+            name = keyword if keyword is not None else (positional[position] if position < len(positional) else None)
+            if name is not None:  # None: it lands in `*args`
+                bound[name] = self.resolver.value_of(module, scope, ref) if ref else None
+        return bound
+
+    def _callable_param(self, holder: str, param: str) -> tuple[set[str], list[CallSite]]:
+        """The project functions every call of `holder` passes for `param`, when that
+        is all it ever gets and `holder` only calls it; else nothing."""
+        fn = self.fn(holder)
+        if fn is None or holder in self.stored or self.passed.get(holder):
+            return set(), []  # called from where the plan cannot see what it is given
+        if not any(p["name"] == param and p["kind"] in ("pos", "kw") for p in fn["params"]):
+            return set(), []
+        rel = self.rel_of.get(split_id(holder)[0])
+        if rel is None or not only_called(self.project.root / rel, fn["line"], fn["name"], param):
+            return set(), []
+        mates: set[str] = set()
+        sites = list(self.graph.calls_to(holder))
+        for site in sites:
+            value = (self._bound_arguments(site) or {}).get(param)
+            if value is None or value.kind != "function":
+                return set(), []  # a lambda, a default, a sync library function
+            mates.add(value.name)
+        return mates, sites
 
     def _unstore(self, positions: set[tuple[str, int, int]]) -> None:
         """References at `positions` (module, line, col) are not "stored as a value"."""

@@ -8,8 +8,10 @@ resolver does not type) would be used somewhere the plan cannot see, so its fami
 is not swapped and the reason says where it went.
 
 Keyword names and the statement around a call (for a per-call client) come from
-the same parse (the index keeps neither). This reads one file's `ast`, once per
-state of the file; nothing is imported or run.
+the same parse (the index keeps neither), and so do the other questions the planner
+asks of a call's arguments and a parameter's uses (`call_arguments`,
+`only_called`). This reads one file's `ast`, once per state of the file; nothing is
+imported or run.
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ class _File:
     def up(self, node: ast.AST) -> ast.AST | None:
         return self.parent.get(id(node))
 
+    @cached_property
+    def functions(self) -> dict[tuple[int, str], ast.AST]:
+        """Function definitions by (line of `def`, name), as the index records them."""
+        return {
+            (node.lineno, node.name): node
+            for node in ast.walk(self.tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+
     def scope(self, node: ast.AST) -> ast.AST:
         """The innermost function (or the module) holding `node`."""
         current = self.up(node)
@@ -96,6 +107,57 @@ def _parse(path: str, stamp: tuple[int, int]) -> _File | None:
         return _File(syntax.parse(Path(path).read_bytes()))
     except (OSError, SyntaxError, ValueError):
         return None
+
+
+def call_arguments(path: Path, line: int, column: int) -> list[tuple[str | None, tuple[str, ...] | None]] | None:
+    """The arguments of the call at `line`:`column`, in order: (keyword or None,
+    reference path or None); `*x` is ("*", None) and `**x` is ("**", None). None
+    when no call is there."""
+    f = _file(path)
+    call = f.calls.get((line, column)) if f is not None else None
+    if call is None:
+        return None
+    found: list[tuple[str | None, tuple[str, ...] | None]] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            found.append(("*", None))
+        else:
+            ref = ast_ref_path(arg)
+            found.append((None, tuple(ref) if ref is not None and "()" not in ref else None))
+    for keyword in call.keywords:
+        ref = ast_ref_path(keyword.value) if keyword.arg else None
+        found.append((keyword.arg or "**", tuple(ref) if ref is not None and "()" not in ref else None))
+    return found
+
+
+def only_called(path: Path, line: int, name: str, param: str) -> bool:
+    """Whether parameter `param` of the function `name` defined at `line` is only
+    ever called, directly in that function's own body: never rebound, read as a
+    value, or used in a nested function, lambda or generator expression (where an
+    `await` could not follow it)."""
+    f = _file(path)
+    if f is None:
+        return False
+    function = f.functions.get((line, name))
+    if function is None:
+        return False
+    called = False
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)):
+            if any(isinstance(n, ast.Name) and n.id == param for n in ast.walk(node)):
+                return False
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and param in node.names:
+            return False
+        if isinstance(node, ast.Name) and node.id == param:
+            parent = f.up(node)
+            if not (isinstance(node.ctx, ast.Load) and isinstance(parent, ast.Call) and parent.func is node):
+                return False
+            called = True
+        todo.extend(ast.iter_child_nodes(node))
+    return called
 
 
 def _file(path: Path) -> _File | None:

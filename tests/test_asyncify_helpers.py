@@ -1,0 +1,85 @@
+"""Functions handed to the project's own helpers (issue 11): `with_retry(self._load,
+item)` where `with_retry` only calls its `func` parameter. Like a local alias, the
+functions a parameter is given change together, the helper awaits its calls and
+becomes async, and passing a function there is no refusal.
+
+`fixtures/asyncify_helpers` is a stock client whose backend fails once: a retry
+helper and a timing helper take its methods. asyncify with no seeds gives exactly
+the expected tree, which compiles, is stable under a second run and prints what the
+original printed. A helper that is also given a lambda, or that hands its parameter
+on, keeps the old refusal.
+"""
+
+from __future__ import annotations
+
+import os
+import py_compile
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURES, py_sources, run_cli, write_files
+
+CASE = FIXTURES / "asyncify_helpers"
+
+
+def _asyncify(root: Path, *args: str) -> subprocess.CompletedProcess:
+    done = run_cli(*args, "--no-cache", "--bridge", "asyncio", cwd=root, module="codemods.asyncify")
+    done.out = done.stdout + done.stderr
+    return done
+
+
+def _run(root: Path, module: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-m", module], cwd=root, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_helpers_that_call_a_function_parameter_convert_with_it(project_copy):
+    root = project_copy("asyncify_helpers/input")
+    before = _run(root, "inventory.main")
+    assert before.stdout == "(3, ('count', 0, True))\n", before.stderr
+    done = _asyncify(root, "inventory")
+    assert done.returncode == 0, done.out
+    assert "6 function(s) converted, 8 call site(s) awaited, 1 bridge(s) inserted, 0 item(s) left for a human" in done.out
+    assert py_sources(root) == py_sources(CASE / "expected")
+    for path in root.rglob("*.py"):
+        py_compile.compile(str(path), doraise=True)
+    after = _run(root, "inventory.main")
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    again = _asyncify(root, "inventory")
+    assert again.returncode == 0 and "Changed 0 file(s)" in again.out, again.out
+
+
+def test_a_helper_also_given_a_lambda_or_handing_the_function_on_is_still_refused(tmp_path):
+    root = write_files(tmp_path / "p", {
+        "jobs.py": """
+            import time
+
+            def twice(job, value):
+                job(value)
+                return job(value)
+
+            def later(job):
+                return schedule(job)
+
+            def schedule(job):
+                return [job]
+
+            def send(value):
+                time.sleep(0.01)
+                return value
+
+            def fetch(value):
+                time.sleep(0.01)
+                return value
+
+            def main():
+                return twice(send, 1), twice(lambda v: v, 2), later(fetch)
+        """,
+    })
+    done = _asyncify(root, ".", "--diff")
+    assert done.returncode == 0, done.out
+    assert "jobs.py:14: left sync: `jobs:send` is passed as a value to jobs:twice at jobs.py:23, which may call it synchronously" in done.out
+    assert "jobs.py:18: left sync: `jobs:fetch` is passed as a value to jobs:later at jobs.py:23, which may call it synchronously" in done.out
+    assert "Would change 0 file(s)" in done.out
