@@ -96,6 +96,8 @@ class Config:
     swaps: list[dict[str, Any]] = field(default_factory=list)
     bridge: str = "asgiref"
     stop_at: list[str] = field(default_factory=list)
+    #: methods asyncify may convert although they may override a third-party method
+    allow_override: list[str] = field(default_factory=list)
     test_marker: str = "auto"
     #: how AM501's unsafe fix runs loop iterations concurrently (taskgroup: 3.11+)
     gather_style: str = "gather"
@@ -159,6 +161,7 @@ _KEYS = {
     "async-calls",
     "bridge",
     "stop-at",
+    "allow-override",
     "test-marker",
     "gather-style",
     "extend-ignore",
@@ -243,6 +246,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             config.bridge = _choice(key, value, tuple(BRIDGES), path)
         elif key == "stop-at":
             config.stop_at = _string_list(key, value, path)
+        elif key == "allow-override":
+            config.allow_override = _string_list(key, value, path)
         elif key == "test-marker":
             config.test_marker = _choice(key, value, TEST_MARKERS, path)
         elif key == "gather-style":

@@ -924,3 +924,65 @@ def test_files_that_do_not_parse_are_named_and_left_unchanged(tmp_path):
     assert (tmp_path / "broken.py").read_bytes() == broken
     assert (tmp_path / "latin.py").read_bytes() == not_utf8
     assert (tmp_path / "empty.py").read_bytes() == b""
+
+
+def test_a_method_of_a_third_party_subclass_converts_only_when_allowed(tmp_path):
+    """The tool cannot see what a third-party base defines (it imports nothing of
+    it), so `fetch` might override a method the library calls synchronously: it is
+    refused, and the refusal names the way out. `--allow-override` (or
+    `allow-override` in the configuration) converts it; the class's other methods
+    were never refused."""
+    source = """
+        import time
+
+        import vendorlib
+
+
+        class Client(vendorlib.Base):
+            def fetch(self):
+                time.sleep(0)
+                return 1
+
+            def load(self):
+                return 2
+
+
+        async def main(client: Client):
+            return client.fetch() + client.load()
+    """
+    converted = dedent("""
+        import vendorlib
+        import asyncio
+
+
+        class Client(vendorlib.Base):
+            async def fetch(self):
+                await asyncio.sleep(0)
+                return 1
+
+            def load(self):
+                return 2
+
+
+        async def main(client: Client):
+            return await client.fetch() + client.load()
+    """)
+    write(tmp_path, {"m.py": source})
+    refused = asyncify(tmp_path, "--diff")
+    assert refused.exit_code == 0, refused.stderr
+    assert (
+        "m.py:7: left sync: `m:Client.fetch` may override a method of the third-party base class "
+        "vendorlib.Base, which would call it synchronously (if vendorlib.Base has no such method, "
+        "`--allow-override 'm:Client.fetch'` converts it)"
+    ) in refused.stderr
+    assert refused.stdout == ""
+    allowed = asyncify(tmp_path, "--allow-override", "m:Client.fet*")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert read(tmp_path, "m.py") == converted
+    write(tmp_path, {"m.py": source})
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'case'\n\n[tool.asyncmigrate]\nallow-override = [\"m:Client.*\"]\n"
+    )
+    configured = asyncify(tmp_path)
+    assert configured.exit_code == 0, configured.stderr
+    assert read(tmp_path, "m.py") == converted

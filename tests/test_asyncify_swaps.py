@@ -401,7 +401,6 @@ def test_exceptions_and_annotations_in_other_modules_change_with_the_swap(tmp_pa
     done = asyncify(str(root), cwd=root)
     assert done.returncode == 0, done.out
     assert (root / "app/use.py").read_text() == textwrap.dedent("""
-
         from app.api import fetch
         import httpx
 

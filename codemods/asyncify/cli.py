@@ -52,6 +52,12 @@ from .report import PLAN_FORMATS
     help="Keep matching functions (module:Qual.name globs) sync (repeatable).",
 )
 @click.option(
+    "--allow-override",
+    multiple=True,
+    metavar="GLOB",
+    help="Convert matching methods (module:Qual.name globs) although they may override a third-party base class's method (repeatable).",
+)
+@click.option(
     "--offload",
     is_flag=True,
     help="Wrap blocking calls without an async equivalent in asyncio.to_thread.",
@@ -114,6 +120,7 @@ def asyncify_command(
     root: Path | None,
     bridge: str | None,
     stop_at: tuple[str, ...],
+    allow_override: tuple[str, ...],
     offload: bool,
     no_swap: tuple[str, ...],
     profile: Path | None,
@@ -137,6 +144,7 @@ def asyncify_command(
         root=root,
         bridge=bridge,
         stop_at=list(stop_at),
+        allow_override=list(allow_override),
         offload=offload,
         no_swap=list(no_swap),
         max_layer=max_layer,

@@ -65,6 +65,8 @@ class PlanOptions:
     no_swap: list[str] = field(default_factory=list)
     max_layer: int | None = None
     stop_at: list[str] = field(default_factory=list)
+    #: methods converted although they may override a third-party base's method
+    allow_override: list[str] = field(default_factory=list)
     test_style: TestStyle = field(default_factory=TestStyle)
 
 

@@ -40,6 +40,7 @@ class AsyncifyRequest:
     root: Path | None = None
     bridge: str | None = None
     stop_at: list[str] = field(default_factory=list)
+    allow_override: list[str] = field(default_factory=list)
     offload: bool = False
     #: swap families not to apply ("all": none)
     no_swap: list[str] = field(default_factory=list)
@@ -137,6 +138,7 @@ def prepare(request: AsyncifyRequest) -> Migration:
         no_swap=request.no_swap,
         max_layer=request.max_layer,
         stop_at=list(config.stop_at) + list(request.stop_at),
+        allow_override=list(config.allow_override) + list(request.allow_override),
         test_style=detect_style(project, config.test_marker),
     )
     return Migration(project, target_rels(project, files), seeds, options)
@@ -199,7 +201,13 @@ def rewrite(job: tuple[str, str, FileEdits, str | None]) -> FileResult:
 
 def _keep_docstring_gap(old: cst.Module, new: cst.Module) -> cst.Module:
     """Removing the first import after a docstring takes its blank line with it;
-    put the blank line back so only the import changes."""
+    put the blank line back so only the import changes. Removing the module's
+    first statement (`import time`) leaves the next one's blank lines at the top
+    of the file: drop them."""
+    if new.body and old.body and not old.body[0].leading_lines and new.body[0].leading_lines:
+        first = new.body[0]
+        if all(line.comment is None for line in first.leading_lines):
+            new = new.with_changes(body=[first.with_changes(leading_lines=[]), *new.body[1:]])
     if len(old.body) < 2 or len(new.body) < 2 or not old.body[1].leading_lines:
         return new
     if old.get_docstring(clean=False) is None:

@@ -85,10 +85,15 @@ class SafetyRules:
                 None,
             )
         fn = self.fn(fid)
-        if fn["owner"]:
+        if fn["owner"] and not any(fnmatch.fnmatchcase(fid, p) for p in self.options.allow_override):
             base = self._third_party_base(fid)
             if base:
-                return f"`{fid}` may override a method of the third-party base class {base}", None
+                return (
+                    f"`{fid}` may override a method of the third-party base class {base}, which would "
+                    f"call it synchronously (if {base} has no such method, `--allow-override '{fid}'` "
+                    "converts it)",
+                    None,
+                )
         return None
 
     def _unittest_case(self, cid: str) -> bool:

@@ -13,7 +13,12 @@ class BlockingNetworkCall(BlockingCallRule, LintRule):
     Finds blocking network and database client calls in an `async def`.
 
     Covered: socket and ssl operations, DNS lookups, sqlite3, psycopg2/psycopg,
-    pymysql, sync redis, pymongo, smtplib and ftplib.
+    pymysql, sync redis, pymongo, smtplib and ftplib, and Django's ORM: queries
+    through a model's manager or a queryset (`Product.objects.get(...)`,
+    `....filter(...).first()`) and `instance.save()`/`delete()`, which raise
+    SynchronousOnlyOperation in async code. Models are subclasses of
+    `django.db.models.Model` found by resolution, across modules; building a
+    queryset (`filter`, `order_by`) runs no query and is not reported.
 
     Methods are matched through the receiver's type: `sqlite3.connect()` returns a
     `sqlite3.Connection` whose `cursor()` is a `sqlite3.Cursor`;
