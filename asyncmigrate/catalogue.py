@@ -204,6 +204,8 @@ class AsyncApiCatalogue:
         self.loop_runners = NameSet(norm(n) for n in data["loop_runners"]["names"])
         #: external methods that run a loop whatever their class (`run_until_complete`)
         self.loop_runner_methods = frozenset(data["loop_runners"]["methods"])
+        #: calls that make a function which runs a loop when called (`async_to_sync`)
+        self.loop_wrappers = NameSet(norm(n) for n in data["loop_runners"]["wrappers"])
         decorators = data["decorators"]
         self._decorator_effects = [
             (NameSet(decorators[kind]), kind) for kind in ("preserve", "to_sync", "to_async", "not_called")
@@ -242,6 +244,10 @@ class AsyncApiCatalogue:
         """Whether calling `name` runs an event loop until a coroutine completes."""
         name = self.normalize(name)
         return name in self.loop_runners or name.rsplit(".", 1)[-1] in self.loop_runner_methods
+
+    def is_loop_wrapper(self, name: str) -> bool:
+        """Whether calling `name` makes a function that runs a loop (`async_to_sync`)."""
+        return self.normalize(name) in self.loop_wrappers
 
     def decorator_effect(self, name: str) -> str | None:
         """What a decorator does to calls of what it wraps: "preserve", "to_sync",

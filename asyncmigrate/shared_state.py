@@ -489,6 +489,9 @@ def loop_runner(project: "Project", site) -> str | None:
     callee = site.callee
     if callee is not None and callee.kind == "external" and project.catalogue.is_loop_runner(callee.name):
         return callee.name
+    if callee is not None and callee.kind == "external_instance" and project.catalogue.is_loop_wrapper(callee.name):
+        # calling what `async_to_sync(f)` made: `async_to_sync(f)(x)`, `run = ...; run()`
+        return callee.name
     if callee is not None and callee.kind == "function":
         # `@async_to_sync` (the catalogue's "to_sync" decorators): calling the
         # function runs its coroutine to completion on a loop of its own.

@@ -63,6 +63,14 @@ class NestedEventLoop(ProjectRule, LintRule):
     VALID = [
         Valid(
             """
+            from asgiref.sync import async_to_sync
+            class Consumer:
+                async def start(self, send):
+                    self.base_send = async_to_sync(send)  # called later, from a worker thread
+            """
+        ),
+        Valid(
+            """
             import asyncio
             async def fetch(): ...
             def main():
@@ -118,6 +126,17 @@ class NestedEventLoop(ProjectRule, LintRule):
                 return async_to_sync(fetch)()
             """
         ),
+        Invalid(
+            """
+            from asgiref.sync import async_to_sync
+            async def fetch(): ...
+            def bridge():
+                run = async_to_sync(fetch)
+                return run()
+            async def handler():
+                return bridge()
+            """
+        ),
     ]
 
 
@@ -136,9 +155,11 @@ class NestedEventLoop(ProjectRule, LintRule):
         direct = loop_runner(self.project, CallSite("", target, tuple(path), 0, 0, False))
         if direct is not None:
             how = " (decorated with @async_to_sync)" if direct.endswith("(@async_to_sync)") else ""
+            # `async_to_sync(f)(x)` shows as `async_to_sync(...)()`
+            shown = f"{written(path[:-1])}(...)()" if path[-1] == "()" and len(path) > 1 else f"{written(path)}()"
             self.report(
                 node,
-                f"nested event loop: `{written(path)}()`{how} starts a loop inside a running "
+                f"nested event loop: `{shown}`{how} starts a loop inside a running "
                 "one (\"cannot be called from a running event loop\" or a deadlock); "
                 "await the coroutine instead",
             )
