@@ -489,7 +489,12 @@ def loop_runner(project: "Project", site) -> str | None:
     callee = site.callee
     if callee is not None and callee.kind == "external" and project.catalogue.is_loop_runner(callee.name):
         return callee.name
-    if callee is not None and callee.kind == "external_instance" and project.catalogue.is_loop_wrapper(callee.name):
+    if (
+        callee is not None
+        and callee.kind == "external_instance"
+        and project.catalogue.is_loop_wrapper(callee.name)
+        and not site.awaited  # `await self.send(...)`: the attribute holds a coroutine function there
+    ):
         # calling what `async_to_sync(f)` made: `async_to_sync(f)(x)`, `run = ...; run()`
         return callee.name
     if callee is not None and callee.kind == "function":

@@ -145,6 +145,14 @@ class NestedEventLoop(ProjectRule, LintRule):
         if project.has_async_code:
             loop_reachability(project)
 
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        #: calls under `await`: what they call returns an awaitable there
+        self._awaited: set[int] = set()
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._awaited.add(id(node.expression))
+
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_async_function:
             return
@@ -152,7 +160,7 @@ class NestedEventLoop(ProjectRule, LintRule):
         if path is None:
             return
         target = self.call_target(node)
-        direct = loop_runner(self.project, CallSite("", target, tuple(path), 0, 0, False))
+        direct = loop_runner(self.project, CallSite("", target, tuple(path), 0, 0, id(node) in self._awaited))
         if direct is not None:
             how = " (decorated with @async_to_sync)" if direct.endswith("(@async_to_sync)") else ""
             # `async_to_sync(f)(x)` shows as `async_to_sync(...)()`
