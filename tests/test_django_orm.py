@@ -39,6 +39,7 @@ def test_sync_queries_in_async_views_are_reported_and_nothing_else(tmp_path):
         ("shop/views.py", 21, "AM205", "`django.db.models.Model.save` runs a database query"),
         ("shop/views.py", 33, "AM101", "coroutine `django.db.models.Manager.acount()` is never awaited"),
         ("shop/views.py", 34, "AM250", "blocking call via _product -> django.db.models.Manager.get"),
+        ("shop/views.py", 38, "AM205", "`django.db.models.QuerySet.__iter__` runs a database query"),
     ]
 
 
@@ -105,14 +106,20 @@ RUN = textwrap.dedent("""
     except SynchronousOnlyOperation:
         print("product_detail: SynchronousOnlyOperation")
     print("place_order_async:", asyncio.run(views.place_order_async(pk, 2)))
+    try:
+        asyncio.run(views.names("t"))
+    except SynchronousOnlyOperation:
+        print("names: SynchronousOnlyOperation")
+    print("names_async:", asyncio.run(views.names_async("t")))
     print("admin_total:", views.admin_total())
 """)
 
 
 def test_the_reported_query_raises_in_async_code_and_the_async_form_works(tmp_path):
-    """On a real SQLite database: AM205's `product_detail` raises
-    SynchronousOnlyOperation when it runs; `place_order_async`, which AM205 does
-    not report, runs; the sync view it does not report either works."""
+    """On a real SQLite database: what AM205 reports (`product_detail`'s query, the
+    plain `for` over a queryset in `names`) raises SynchronousOnlyOperation when it
+    runs; what it does not report (`place_order_async`, `names_async`, the sync
+    view) runs."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(APP)
     done = subprocess.run(
@@ -123,6 +130,8 @@ def test_the_reported_query_raises_in_async_code_and_the_async_form_works(tmp_pa
     assert done.stdout == (
         "product_detail: SynchronousOnlyOperation\n"
         "place_order_async: 1\n"
+        "names: SynchronousOnlyOperation\n"
+        "names_async: ['tea']\n"
         "admin_total: 1\n"
     )
     assert Path(tmp_path / "shop.sqlite3").stat().st_size > 0

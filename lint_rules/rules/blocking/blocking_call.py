@@ -105,6 +105,14 @@ def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Va
 
 
 
+def iteration_target(value: Value | None) -> Value | None:
+    """What a plain `for` over `value` calls: `Cls.__iter__` of an outside class (the
+    catalogue lists the ones whose iteration blocks, `django.db.models.QuerySet`)."""
+    if value is None or value.kind != "external_instance":
+        return None
+    return Value("external", f"{value.name}.__iter__")
+
+
 def swap_note(project, target: Value) -> str:
     """`; asyncify swaps it (requests -> httpx.AsyncClient.get)` when a library swap
     covers the call (knowledge/swaps.toml)."""
@@ -133,6 +141,16 @@ class BlockingCallRule(ProjectRule):
             entry = project.blocking_entry(target)
             if entry is not None and entry.code == cls.CODE:
                 return True
+        module = summary["name"]
+        for qualname, fn in summary.get("functions", {}).items():
+            if fn["is_async"]:
+                for use in records.uses(fn):
+                    if use.kind in ("for", "compfor") and use.path:
+                        entry = project.blocking_entry(
+                            iteration_target(project.resolver.value_of(module, qualname, list(use.path)))
+                        )
+                        if entry is not None and entry.code == cls.CODE:
+                            return True
         return False
 
     def __init__(self) -> None:
@@ -206,3 +224,20 @@ class BlockingCallRule(ProjectRule):
 
     def on_blocking(self, call: cst.Call, target: Value, entry: BlockingEntry) -> None:
         self.report(call, self.message(target, entry))
+
+    # `for row in Product.objects.filter(...)`: iterating runs the query
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is None:
+            self._iterated(node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if node.asynchronous is None:
+            self._iterated(node.iter)
+
+    def _iterated(self, iterable: cst.BaseExpression) -> None:
+        if not self.in_async_function:
+            return
+        target = iteration_target(self.value_of(iterable))
+        entry = self.entry_for(target)
+        if target is not None and entry is not None and entry.code == self.CODE:
+            self.report(iterable, self.message(target, entry))

@@ -15,7 +15,8 @@ class BlockingNetworkCall(BlockingCallRule, LintRule):
     Covered: socket and ssl operations, DNS lookups, sqlite3, psycopg2/psycopg,
     pymysql, sync redis, pymongo, smtplib and ftplib, and Django's ORM: queries
     through a model's manager or a queryset (`Product.objects.get(...)`,
-    `....filter(...).first()`) and `instance.save()`/`delete()`, which raise
+    `....filter(...).first()`, a plain `for` over a queryset) and
+    `instance.save()`/`delete()`, which raise
     SynchronousOnlyOperation in async code. Models are subclasses of
     `django.db.models.Model` found by resolution, across modules; building a
     queryset (`filter`, `order_by`) runs no query and is not reported.
