@@ -74,6 +74,15 @@ def project_copy(tmp_path: Path):
     return copy
 
 
+def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python ARGS` in a project, as its user would: without this repo on
+    PYTHONPATH, so a converted program stands on its own installed dependencies."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
 def run_cli(*args: str, cwd: Path | None = None, module: str = "lint_rules") -> subprocess.CompletedProcess:
     """Run `python -m <module> args...` as a user would."""
     env = dict(os.environ, PYTHONPATH=str(REPO))

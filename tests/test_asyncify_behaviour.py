@@ -4,24 +4,14 @@ point runs under the sync bridge, and its converted pytest tests pass."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_python
 
 pytest.importorskip("asgiref")
 pytest.importorskip("pytest_asyncio")
 
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
-    )
 
 
 @pytest.mark.parametrize("bridge", ["asgiref", "asyncio"])
@@ -29,7 +19,7 @@ def test_service_behaves_the_same_after_conversion(project_copy, bridge):
     root = project_copy("asyncify_service")
     (root / "before").mkdir()
     (root / "after").mkdir()
-    before = _run("-m", "service.main", "before", cwd=root)
+    before = run_python("-m", "service.main", "before", cwd=root)
     assert before.returncode == 0, before.stderr
 
     result = run_cli(".", "--offload", "--bridge", bridge, cwd=root, module="codemods.asyncify")
@@ -46,13 +36,13 @@ def test_service_behaves_the_same_after_conversion(project_copy, bridge):
         else "asyncio.run(run(sys.argv[1]))"
     ) in main
 
-    after = _run("-m", "service.main", "after", cwd=root)
+    after = run_python("-m", "service.main", "after", cwd=root)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout
     for name in ("apple.json", "pear.json"):
         assert (root / "after" / name).read_text() == (root / "before" / name).read_text()
 
-    tests = _run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
 
@@ -94,7 +84,7 @@ def test_generator_expressions_handed_to_builtin_consumers_become_lists(tmp_path
                 print(report([3, 1, 2]))
             """,
     })
-    before = _run("-m", "app.main", cwd=tmp_path)
+    before = run_python("-m", "app.main", cwd=tmp_path)
     assert before.stdout == "3, 1, 2 6 [3, 2, 1] {0, 1}\n", before.stderr
     result = run_cli("app", "--bridge", "asyncio", cwd=tmp_path, module="codemods.asyncify")
     assert result.returncode == 0, result.stderr
@@ -110,7 +100,7 @@ def test_generator_expressions_handed_to_builtin_consumers_become_lists(tmp_path
         'if __name__ == "__main__":\n'
         "    print(asyncio.run(report([3, 1, 2])))\n"
     )
-    after = _run("-m", "app.main", cwd=tmp_path)
+    after = run_python("-m", "app.main", cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout
 
@@ -147,7 +137,7 @@ def test_a_function_awaited_inside_any_stays_sync_and_says_why(tmp_path):
                 print(report([1, 2]))
             """,
     })
-    before = _run("-m", "app.store", cwd=tmp_path)
+    before = run_python("-m", "app.store", cwd=tmp_path)
     assert before.stdout == "6 True\n", before.stderr
     result = run_cli(
         "app", "--bridge", "asyncio", "--seed", "app.store:in_stock", "--seed", "app.store:price",
@@ -173,6 +163,6 @@ def test_a_function_awaited_inside_any_stays_sync_and_says_why(tmp_path):
         'if __name__ == "__main__":\n'
         "    print(asyncio.run(report([1, 2])))\n"
     )
-    after = _run("-m", "app.store", cwd=tmp_path)
+    after = run_python("-m", "app.store", cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout

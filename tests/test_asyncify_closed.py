@@ -12,7 +12,6 @@ too.
 
 from __future__ import annotations
 
-import os
 import py_compile
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, lint_json, py_sources, run_cli
+from conftest import FIXTURES, lint_json, py_sources, run_cli, run_python
 
 pytest.importorskip("asgiref")
 
@@ -34,12 +33,6 @@ PROGRAMS = {
 }
 
 
-def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
-    )
-
 
 def asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return run_cli(*args, "--no-cache", cwd=cwd, module="codemods.asyncify")
@@ -49,7 +42,7 @@ def asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_the_converted_app_is_exact_stable_and_prints_what_the_original_printed(project_copy, case):
     root = project_copy(f"asyncify_closed/{case}/input")
     module, output = PROGRAMS[case]
-    before = _python("-m", module, cwd=root)
+    before = run_python("-m", module, cwd=root)
     assert (before.returncode, before.stdout) == (0, output), before.stderr
 
     result = asyncify(".", cwd=root)
@@ -60,7 +53,7 @@ def test_the_converted_app_is_exact_stable_and_prints_what_the_original_printed(
         py_compile.compile(str(path), doraise=True)
     assert asyncify(".", "--check", cwd=root).returncode == 0
 
-    after = _python("-m", module, cwd=root)
+    after = run_python("-m", module, cwd=root)
     assert (after.returncode, after.stdout, after.stderr) == (0, output, "")
 
 
@@ -206,7 +199,7 @@ def test_a_socket_client_converts_whole_and_still_talks_to_a_real_server(project
         pytest.skip("needs pyrefly (the `types` extra): the pool's clients are typed by it")
     root = project_copy("asyncify_closed/wire/input")
     demo = ("-m", "wire.demo", str(loopback_server))
-    before = _python(*demo, cwd=root)
+    before = run_python(*demo, cwd=root)
     assert (before.returncode, before.stdout) == (0, "True hello None\n"), before.stderr
 
     result = asyncify(".", "--seed", "wire.protocol:_recv", "--offload", cwd=root)
@@ -216,7 +209,7 @@ def test_a_socket_client_converts_whole_and_still_talks_to_a_real_server(project
     assert py_sources(root) == py_sources(CASES / "wire" / "expected")
     assert asyncify(".", "--seed", "wire.protocol:_recv", "--offload", "--check", cwd=root).returncode == 0
 
-    after = _python(*demo, cwd=root)
+    after = run_python(*demo, cwd=root)
     assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, "")
-    tests = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
     assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr

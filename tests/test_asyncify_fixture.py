@@ -4,15 +4,12 @@ tree matches the expected tree file by file, compiles, and a second run is a no-
 from __future__ import annotations
 
 import json
-import os
 import py_compile
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, run_cli, run_python
 
 EXPECTED = FIXTURES / "asyncify_shop" / "expected"
 #: what `python -m shop.app` prints, sync or converted
@@ -54,13 +51,13 @@ def test_converted_shop_still_runs_and_its_tests_pass(project_copy):
     pytest.importorskip("asgiref")
     pytest.importorskip("pytest_asyncio")
     root = project_copy("asyncify_shop/input")
-    before = _python("-m", "shop.app", cwd=root)
+    before = run_python("-m", "shop.app", cwd=root)
     assert before.returncode == 0, before.stderr
     assert asyncify(".", "--no-cache", cwd=root).returncode == 0
-    after = _python("-m", "shop.app", cwd=root)
+    after = run_python("-m", "shop.app", cwd=root)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout == SHOP_OUTPUT
-    tests = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "3 passed" in tests.stdout
 
@@ -80,9 +77,9 @@ def test_a_staged_migration_runs_at_every_stage_and_ends_as_the_one_shot_result(
         args = ("--max-layer", stage) if stage is not None else ()
         result = asyncify(".", *args, "--no-cache", cwd=root)
         assert result.returncode == 0, result.stderr
-        program = _python("-m", "shop.app", cwd=root)
+        program = run_python("-m", "shop.app", cwd=root)
         assert (program.returncode, program.stdout) == (0, SHOP_OUTPUT), (stage, program.stderr)
-        tests = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
+        tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=root)
         assert tests.returncode == 0, (stage, tests.stdout + tests.stderr)
         if stage == "0":
             assert "row = async_to_sync(self.store.load)(key)" in (root / "shop/service.py").read_text()
@@ -106,12 +103,6 @@ def test_many_files_are_rewritten_in_parallel(tmp_path):
             pkg / f"m{i}.py"
         ).read_text() == f"from .base import wait\n\n\nasync def f{i}():\n    await wait()\n"
 
-
-def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
-    )
 
 
 def test_check_and_diff_write_nothing(project_copy):

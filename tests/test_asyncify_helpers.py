@@ -12,13 +12,11 @@ on, keeps the old refusal.
 
 from __future__ import annotations
 
-import os
 import py_compile
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import FIXTURES, py_sources, run_cli, write_files
+from conftest import FIXTURES, py_sources, run_cli, run_python, write_files
 
 CASE = FIXTURES / "asyncify_helpers"
 
@@ -29,14 +27,9 @@ def _asyncify(root: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def _run(root: Path, module: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, "-m", module], cwd=root, capture_output=True, text=True, env=env, timeout=60)
-
-
 def test_helpers_that_call_a_function_parameter_convert_with_it(project_copy):
     root = project_copy("asyncify_helpers/input")
-    before = _run(root, "inventory.main")
+    before = run_python("-m", "inventory.main", cwd=root)
     assert before.stdout == "(3, ('count', 0, True))\n", before.stderr
     done = _asyncify(root, "inventory")
     assert done.returncode == 0, done.out
@@ -44,7 +37,7 @@ def test_helpers_that_call_a_function_parameter_convert_with_it(project_copy):
     assert py_sources(root) == py_sources(CASE / "expected")
     for path in root.rglob("*.py"):
         py_compile.compile(str(path), doraise=True)
-    after = _run(root, "inventory.main")
+    after = run_python("-m", "inventory.main", cwd=root)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout
     again = _asyncify(root, "inventory")

@@ -10,15 +10,13 @@ with the reason, and the converted program prints what the original printed.
 
 from __future__ import annotations
 
-import os
 import py_compile
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, py_sources, run_cli, write_files
+from conftest import FIXTURES, py_sources, run_cli, run_python, write_files
 
 CASE = FIXTURES / "swaps" / "ratelimit"
 
@@ -31,16 +29,9 @@ def _asyncify(root: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def _main(root: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [sys.executable, "-m", "ratelimit.main"], cwd=root, capture_output=True, text=True, env=env, timeout=60
-    )
-
-
 def test_locks_used_only_by_code_that_becomes_async_swap_to_the_expected_tree(project_copy):
     root = project_copy("swaps/ratelimit/input")
-    before = _main(root)
+    before = run_python("-m", "ratelimit.main", cwd=root)
     assert before.stdout == "[1, 2, None, 'closed: a']\n", before.stderr
     done = _asyncify(root)
     assert done.returncode == 0, done.out
@@ -52,7 +43,7 @@ def test_locks_used_only_by_code_that_becomes_async_swap_to_the_expected_tree(pr
         "`ratelimit.limiter:Limiter.close`, which stays sync (a `threading.Event` swaps only when every "
         "use of it is in code that becomes async)"
     ) in done.out
-    after = _main(root)
+    after = run_python("-m", "ratelimit.main", cwd=root)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout
     again = _asyncify(root)
