@@ -986,3 +986,58 @@ def test_a_method_of_a_third_party_subclass_converts_only_when_allowed(tmp_path)
     configured = asyncify(tmp_path)
     assert configured.exit_code == 0, configured.stderr
     assert read(tmp_path, "m.py") == converted
+
+
+def test_a_method_called_on_an_unnamed_receiver_stays_sync_and_a_generic_base_converts(tmp_path):
+    """`self[name].ping()` names no receiver the index can follow: a converted
+    `ping` would be called there un-awaited, so `ping` stays sync and the summary
+    says where. Without it, the call through a generic base (`Pool(Base[Conn])`,
+    `self.get(key).ping()`) converts: the base's type parameter is bound."""
+    generic = """
+        import time
+        from typing import Generic, TypeVar
+
+        T = TypeVar("T")
+
+
+        class Conn:
+            def ping(self):
+                time.sleep(0)
+                return "pong"
+
+
+        class Base(Generic[T]):
+            def __init__(self, items: dict):
+                self.items = items
+
+            def get(self, key) -> T:
+                return self.items[key]
+
+
+        class Pool(Base[Conn]):
+            def check(self, key):
+                return self.get(key).ping()
+    """
+    registry = """
+
+
+        class Registry:
+            def __getitem__(self, name) -> Conn:
+                return Conn()
+
+            def ping(self, name):
+                return self[name].ping()
+    """
+    write(tmp_path, {"m.py": generic + registry})
+    refused = asyncify(tmp_path, "--seed", "m:Conn.ping", "--diff")
+    assert refused.exit_code == 0, refused.stderr
+    assert refused.stdout == ""
+    assert (
+        "m.py:8: left sync: `m:Conn.ping` would become async, but code that must stay as it is calls it: "
+        "`m:Registry.ping` calls `(...).ping()`, whose receiver may be it (its type is unknown) (m.py:32)"
+    ) in refused.stderr
+    write(tmp_path, {"m.py": generic})
+    converted = asyncify(tmp_path, "--seed", "m:Conn.ping")
+    assert converted.exit_code == 0, converted.stderr
+    assert "2 function(s) converted, 2 call site(s) awaited" in converted.stderr
+    assert "    async def check(self, key):\n        return await self.get(key).ping()\n" in read(tmp_path, "m.py")

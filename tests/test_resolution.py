@@ -246,3 +246,56 @@ def test_analysis_never_runs_user_code(tmp_path):
     _, findings = lint_json("evil.py", cwd=root)
     assert [f["code"] for f in findings] == ["AM101"]
     assert not marker.exists()
+
+
+def test_a_generic_base_binds_its_type_parameter_for_each_subclass(tmp_path):
+    """`class Base(Generic[T])` with `def get(self) -> T`, subclassed as `Base[Conn]`
+    (in another module): `self.get().ping` on the subclass is `Conn.ping`; on the
+    generic base itself, or a subclass that does not say, it stays unknown."""
+    root = make_project(tmp_path / "p", {
+        "app/__init__.py": "",
+        "app/base.py": """
+            from typing import Generic, TypeVar
+
+            T = TypeVar("T")
+
+
+            class Base(Generic[T]):
+                def get(self, key) -> T: ...
+        """,
+        "app/pool.py": """
+            from app.base import Base
+
+
+            class Conn:
+                def ping(self): ...
+
+
+            class Pool(Base[Conn]):
+                def check(self, key):
+                    return self.get(key).ping()
+
+
+            class Loose(Base):
+                def check(self, key):
+                    return self.get(key).ping()
+        """,
+    })
+    resolver = Project.load(root).resolver
+    path = ["self", "get", "()", "ping"]
+    assert resolver.call_target("app.pool", "Pool.check", path) == Value("function", "app.pool:Conn.ping")
+    assert resolver.call_target("app.pool", "Loose.check", path) is None
+
+
+def test_a_call_on_an_unnamed_receiver_is_recorded_by_its_method_name(tmp_path):
+    """`self[name].ping()` has no reference path, but asyncify must see that a
+    method called `ping` is called there (it may be a converted one)."""
+    root = make_project(tmp_path / "p", {
+        "m.py": """
+            class Registry:
+                def ping(self, name):
+                    return self[name].ping(), (self.a or self.b).close()
+        """,
+    })
+    calls = Project.load(root).index.module("m")["functions"]["Registry.ping"]["calls"]
+    assert [call[0] for call in calls] == [["?", "ping"], ["?", "close"]]

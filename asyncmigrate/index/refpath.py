@@ -53,9 +53,17 @@ def cst_ref_path(node: cst.BaseExpression) -> list[str] | None:
     return segments
 
 
+#: the first segment of a call path whose receiver is not a reference
+#: (`self[name].ping()`, `(a or b).close()` are `["?", "ping"]`, `["?", "close"]`)
+UNNAMED_RECEIVER = "?"
+
+
 def written(path: Iterable[str]) -> str:
-    """A reference path as the source wrote it: `["Repo", "()", "load"]` -> `Repo().load`."""
+    """A reference path as the source wrote it: `["Repo", "()", "load"]` -> `Repo().load`;
+    an unnamed receiver shows as `(...)`."""
     text = ""
     for segment in path:
+        if segment == UNNAMED_RECEIVER and not text:
+            segment = "(...)"
         text += segment if segment == "()" or not text else f".{segment}"
     return text

@@ -105,12 +105,15 @@ class Resolver:
             rest = rest[1:]
         else:
             value = self._lookup_name(module, scope, head, depth)
+        receiver = None  # the instance a method was read on: it binds type parameters
         for segment in rest:
             if value is None:
                 return None
             if segment == "()":
-                value = self.call_result(value, depth + 1)
+                value = self.call_result(value, depth + 1, receiver=receiver)
+                receiver = None
             else:
+                receiver = value.name if value.kind == "instance" else None
                 value = self.attribute(value, segment, depth + 1)
         return value
 
@@ -276,10 +279,12 @@ class Resolver:
         return None
 
     def call_result(
-        self, value: Value, depth: int = 0, literals: dict[str, str] | None = None
+        self, value: Value, depth: int = 0, literals: dict[str, str] | None = None, receiver: str | None = None
     ) -> Value | None:
         """What calling `value` returns, when that is statically known (`literals`:
-        the call's mode-like string arguments, see `summary.mode_literals`)."""
+        the call's mode-like string arguments, see `summary.mode_literals`;
+        `receiver`: the class of the instance a method was read on, which binds the
+        type parameters of a generic base)."""
         kind = value.kind
         if kind == "class":
             return Value("instance", value.name)
@@ -288,6 +293,10 @@ class Resolver:
             if fn is None or not fn["returns"] or fn["is_generator"]:
                 return None
             module, _ = split_id(value.name)
+            if receiver is not None and fn["owner"]:
+                bound = self._type_argument(receiver, join_id(module, fn["owner"]), fn["returns"], depth)
+                if bound is not None:
+                    return bound
             return self.instance_of(
                 self.value_of(module, fn["parent"], fn["returns"].split("."), depth + 1)
             )
@@ -300,6 +309,35 @@ class Resolver:
             # instance, so `requests.Session().get` is `requests.Session.get`.
             if last[:1].isupper() and not last.isupper():
                 return Value("external_instance", value.name)
+        return None
+
+    def _type_argument(self, receiver: str, owner: str, param: str, depth: int) -> Value | None:
+        """What type parameter `param` of the generic class `owner` stands for in
+        instances of `receiver`: `class Base(Generic[T])`, `class Pool(Base[Conn])`,
+        so a `Base` method returning `T` returns a `Conn` on a `Pool`."""
+        owner_cls = self.class_(owner)
+        if owner_cls is None:
+            return None
+        owner_module, _ = split_id(owner)
+        params: list[str | None] = []
+        for written, args in owner_cls.get("base_args", {}).items():
+            base = self.value_of(owner_module, None, written.split("."), depth + 1)
+            if base is not None and base.qualified in ("typing.Generic", "typing.Protocol"):
+                params = args
+        if param not in params:
+            return None
+        index = params.index(param)
+        for entry in self.mro(receiver):
+            cls = self.class_(entry) if ":" in entry else None
+            if cls is None:
+                continue
+            module, _ = split_id(entry)
+            for written, args in cls.get("base_args", {}).items():
+                base = self.value_of(module, None, written.split("."), depth + 1)
+                if base is not None and base.kind == "class" and base.name == owner and index < len(args):
+                    argument = args[index]
+                    if argument:
+                        return self.instance_of(self.value_of(module, None, argument.split("."), depth + 1))
         return None
 
     def instance_of(self, value: Value | None) -> Value | None:

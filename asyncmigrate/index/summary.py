@@ -53,10 +53,10 @@ import re
 from typing import Any, Iterable
 
 from ..syntax import downlevel
-from .refpath import ast_ref_path
+from .refpath import UNNAMED_RECEIVER, ast_ref_path
 from .values import nested_qualname
 
-SCHEMA = 10
+SCHEMA = 12
 
 #: a string argument that reads as a file mode ("rb", "w+", "a"): recorded with
 #: the call that binds a variable, since it decides what `open()` returns
@@ -429,15 +429,24 @@ class ModuleSummarizer(ast.NodeVisitor):
             self._bind(node.name, None)
         elif not self._scopes:
             self.global_names.add(node.name)
-        # A generic base (`Base[Conn]`, `Generic[T]`) is its class.
+        # A generic base (`Base[Conn]`, `Generic[T]`) is its class; its arguments
+        # are kept: `Generic[T]` names the class's type parameters, `Base[Conn]`
+        # says what they are for this subclass.
         bases = [
             p for p in (ast_ref_path(b.value if isinstance(b, ast.Subscript) else b) for b in node.bases) if p
         ]
+        base_args: dict[str, list[str | None]] = {}
+        for base in node.bases:
+            path = ast_ref_path(base.value) if isinstance(base, ast.Subscript) else None
+            if path and "()" not in path:
+                elts = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+                base_args[".".join(path)] = [annotation_name(e) for e in elts]
         self.classes[qualname] = {
             "qualname": qualname,
             "name": node.name,
             "line": node.lineno,
             "bases": bases,
+            "base_args": base_args,
             "methods": {},
             "attrs": {},
             "decorators": [_decorator_path(d) for d in node.decorator_list],
@@ -743,6 +752,11 @@ class ModuleSummarizer(ast.NodeVisitor):
         # A top-level class body runs at import time, as module-level code does.
         self._record_table_call(node, fn, awaited)
         path = ast_ref_path(node.func)
+        if path is None and isinstance(node.func, ast.Attribute) and not self._lambda_depth:
+            # `self[name].ping()`, `(a or b).close()`: the receiver has no reference
+            # path, but the method's name is known, and a converted method of that
+            # name must not be called here un-awaited (asyncify's unknown receivers).
+            path = [UNNAMED_RECEIVER, node.func.attr]
         if path is None:
             return
         refs = [p for p in (ast_ref_path(a) for a in _value_args(node)) if p and "()" not in p]

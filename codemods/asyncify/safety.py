@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from asyncmigrate.catalogue import PROTOCOLS
 from asyncmigrate.index import records
+from asyncmigrate.index.refpath import written
 from asyncmigrate.index.values import join_id, split_id
 
 from .edits import Edge
@@ -261,7 +262,7 @@ class SafetyRules:
                 for method in sorted(names[site.path[-1]]):
                     self.conflict(
                         method, site.caller, site.line,
-                        f"`{site.caller}` calls `{'.'.join(site.path)}()`, whose receiver may be it (its type is unknown)",
+                        f"`{site.caller}` calls `{written(site.path)}()`, whose receiver may be it (its type is unknown)",
                     )
 
 
