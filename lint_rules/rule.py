@@ -24,7 +24,7 @@ import libcst as cst
 from libcst.metadata import BaseMetadataProvider, PositionProvider
 
 from asyncmigrate.analysis import Project
-from asyncmigrate.index.refpath import cst_ref_path
+from asyncmigrate.index.refpath import cst_call_path, cst_ref_path
 from asyncmigrate.index.values import Value, nested_qualname
 from asyncmigrate.project import find_root, relpath
 
@@ -201,7 +201,11 @@ class ProjectRule:
         return self.project.resolver.value_of(self.context.module, self.index_scope, path)
 
     def call_target(self, call: cst.Call) -> Value | None:
-        return self.value_of(call.func)
+        """What `call` calls; a callee through subscripts (`self[name].ping`) too."""
+        path = cst_call_path(call.func)
+        if path is None:
+            return None
+        return self.project.resolver.value_of(self.context.module, self.index_scope, path)
 
     # -- reporting -------------------------------------------------------------
 

@@ -988,12 +988,13 @@ def test_a_method_of_a_third_party_subclass_converts_only_when_allowed(tmp_path)
     assert read(tmp_path, "m.py") == converted
 
 
-def test_a_method_called_on_an_unnamed_receiver_stays_sync_and_a_generic_base_converts(tmp_path):
-    """`self[name].ping()` names no receiver the index can follow: a converted
-    `ping` would be called there un-awaited, so `ping` stays sync and the summary
-    says where. Without it, the call through a generic base (`Pool(Base[Conn])`,
-    `self.get(key).ping()`) converts: the base's type parameter is bound."""
-    generic = """
+def test_calls_through_getitem_and_a_generic_base_convert_but_an_unnamed_receiver_does_not(tmp_path):
+    """`self[name].ping()` goes through `Registry.__getitem__`, and
+    `self.get(key).ping()` through a generic base (`Pool(Base[Conn])`): both
+    convert. `(self.primary or self.backup).ping()` names no receiver the index can
+    follow: a converted `ping` would be called there un-awaited, so `ping` stays
+    sync and the summary says where."""
+    source = """
         import time
         from typing import Generic, TypeVar
 
@@ -1017,8 +1018,6 @@ def test_a_method_called_on_an_unnamed_receiver_stays_sync_and_a_generic_base_co
         class Pool(Base[Conn]):
             def check(self, key):
                 return self.get(key).ping()
-    """
-    registry = """
 
 
         class Registry:
@@ -1028,16 +1027,25 @@ def test_a_method_called_on_an_unnamed_receiver_stays_sync_and_a_generic_base_co
             def ping(self, name):
                 return self[name].ping()
     """
-    write(tmp_path, {"m.py": generic + registry})
+    fallback = """
+
+
+        class Fallback:
+            def ping(self):
+                return (self.primary or self.backup).ping()
+    """
+    write(tmp_path, {"m.py": source + fallback})
     refused = asyncify(tmp_path, "--seed", "m:Conn.ping", "--diff")
     assert refused.exit_code == 0, refused.stderr
     assert refused.stdout == ""
     assert (
         "m.py:8: left sync: `m:Conn.ping` would become async, but code that must stay as it is calls it: "
-        "`m:Registry.ping` calls `(...).ping()`, whose receiver may be it (its type is unknown) (m.py:32)"
+        "`m:Fallback.ping` calls `(...).ping()`, whose receiver may be it (its type is unknown) (m.py:37)"
     ) in refused.stderr
-    write(tmp_path, {"m.py": generic})
+    write(tmp_path, {"m.py": source})
     converted = asyncify(tmp_path, "--seed", "m:Conn.ping")
     assert converted.exit_code == 0, converted.stderr
-    assert "2 function(s) converted, 2 call site(s) awaited" in converted.stderr
-    assert "    async def check(self, key):\n        return await self.get(key).ping()\n" in read(tmp_path, "m.py")
+    assert "3 function(s) converted, 3 call site(s) awaited" in converted.stderr
+    text = read(tmp_path, "m.py")
+    assert "    async def check(self, key):\n        return await self.get(key).ping()\n" in text
+    assert "    async def ping(self, name):\n        return await self[name].ping()\n" in text

@@ -287,15 +287,24 @@ def test_a_generic_base_binds_its_type_parameter_for_each_subclass(tmp_path):
     assert resolver.call_target("app.pool", "Loose.check", path) is None
 
 
-def test_a_call_on_an_unnamed_receiver_is_recorded_by_its_method_name(tmp_path):
-    """`self[name].ping()` has no reference path, but asyncify must see that a
-    method called `ping` is called there (it may be a converted one)."""
+def test_calls_through_subscripts_and_unnamed_receivers_are_recorded(tmp_path):
+    """`self[name].ping()` goes through `__getitem__` (the resolver reads `[]` as
+    its return type); `(self.a or self.b).close()` names no receiver, but asyncify
+    must still see that a method called `close` is called there."""
     root = make_project(tmp_path / "p", {
         "m.py": """
+            class Conn:
+                def ping(self): ...
+
+
             class Registry:
+                def __getitem__(self, name) -> Conn: ...
+
                 def ping(self, name):
                     return self[name].ping(), (self.a or self.b).close()
         """,
     })
-    calls = Project.load(root).index.module("m")["functions"]["Registry.ping"]["calls"]
-    assert [call[0] for call in calls] == [["?", "ping"], ["?", "close"]]
+    project = Project.load(root)
+    calls = project.index.module("m")["functions"]["Registry.ping"]["calls"]
+    assert [call[0] for call in calls] == [["self", "[]", "ping"], ["?", "close"]]
+    assert project.resolver.call_target("m", "Registry.ping", ["self", "[]", "ping"]) == Value("function", "m:Conn.ping")

@@ -58,6 +58,40 @@ def cst_ref_path(node: cst.BaseExpression) -> list[str] | None:
 UNNAMED_RECEIVER = "?"
 
 
+def ast_call_path(func: ast.AST) -> list[str] | None:
+    """The path a call's callee is recorded under: its reference path, or one that
+    goes through subscripts (`self[name].ping` is `["self", "[]", "ping"]`: the
+    resolver reads `[]` as `__getitem__`). Only calls use it: everywhere else a
+    subscript is not a reference."""
+    return ast_ref_path(func) or _through_subscripts(func, ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+
+
+def cst_call_path(func: cst.BaseExpression) -> list[str] | None:
+    """`ast_call_path` of a LibCST callee (the two must agree, as above)."""
+    return cst_ref_path(func) or _through_subscripts(func, cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+
+
+def _through_subscripts(node, name_t, attribute_t, call_t, subscript_t) -> list[str] | None:
+    segments: list[str] = []
+    while True:
+        if isinstance(node, name_t):
+            segments.append(node.id if name_t is ast.Name else node.value)
+            break
+        if isinstance(node, attribute_t):
+            segments.append(node.attr if attribute_t is ast.Attribute else node.attr.value)
+            node = node.value
+        elif isinstance(node, call_t):
+            segments.append("()")
+            node = node.func
+        elif isinstance(node, subscript_t):
+            segments.append("[]")
+            node = node.value
+        else:
+            return None
+    segments.reverse()
+    return segments
+
+
 def written(path: Iterable[str]) -> str:
     """A reference path as the source wrote it: `["Repo", "()", "load"]` -> `Repo().load`;
     an unnamed receiver shows as `(...)`."""
@@ -65,5 +99,7 @@ def written(path: Iterable[str]) -> str:
     for segment in path:
         if segment == UNNAMED_RECEIVER and not text:
             segment = "(...)"
-        text += segment if segment == "()" or not text else f".{segment}"
+        if segment == "[]":
+            segment = "[...]"
+        text += segment if segment in ("()", "[...]") or not text else f".{segment}"
     return text

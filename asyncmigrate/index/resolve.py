@@ -112,6 +112,9 @@ class Resolver:
             if segment == "()":
                 value = self.call_result(value, depth + 1, receiver=receiver)
                 receiver = None
+            elif segment == "[]":
+                value = self._item(value, depth + 1)
+                receiver = None
             else:
                 receiver = value.name if value.kind == "instance" else None
                 value = self.attribute(value, segment, depth + 1)
@@ -309,6 +312,17 @@ class Resolver:
             # instance, so `requests.Session().get` is `requests.Session.get`.
             if last[:1].isupper() and not last.isupper():
                 return Value("external_instance", value.name)
+        return None
+
+    def _item(self, value: Value, depth: int) -> Value | None:
+        """What `value[...]` is: what the `__getitem__` of a project instance returns
+        (`self[name]`), a generic class for a subscripted class (`Base[Conn]`)."""
+        if value.kind == "class":
+            return value
+        if value.kind == "instance":
+            method = self.method_in_mro(value.name, "__getitem__")
+            if method is not None:
+                return self.call_result(Value("function", method), depth + 1, receiver=value.name)
         return None
 
     def _type_argument(self, receiver: str, owner: str, param: str, depth: int) -> Value | None:

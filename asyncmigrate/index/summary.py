@@ -53,10 +53,10 @@ import re
 from typing import Any, Iterable
 
 from ..syntax import downlevel
-from .refpath import UNNAMED_RECEIVER, ast_ref_path
+from .refpath import UNNAMED_RECEIVER, ast_call_path, ast_ref_path
 from .values import nested_qualname
 
-SCHEMA = 12
+SCHEMA = 13
 
 #: a string argument that reads as a file mode ("rb", "w+", "a"): recorded with
 #: the call that binds a variable, since it decides what `open()` returns
@@ -751,7 +751,7 @@ class ModuleSummarizer(ast.NodeVisitor):
             return  # the body of a class made inside a function: not tracked
         # A top-level class body runs at import time, as module-level code does.
         self._record_table_call(node, fn, awaited)
-        path = ast_ref_path(node.func)
+        path = ast_call_path(node.func)
         if path is None and isinstance(node.func, ast.Attribute) and not self._lambda_depth:
             # `self[name].ping()`, `(a or b).close()`: the receiver has no reference
             # path, but the method's name is known, and a converted method of that

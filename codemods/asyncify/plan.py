@@ -268,7 +268,7 @@ class Planner(SafetyRules, SwapPlanning):
                 in_tables.update((module, line, col) for _, line, col in members)
                 self.table_calls[table] = [
                     (join_id(module, call[0] or MODULE_SCOPE), module, *call[2:5], self._runner(module, call),
-                     tuple(call[5]) + ("()",) if len(call) > 5 else ())
+                     tuple(call[5]) + ("()",) if len(call) > 5 else (name, "[]"))
                     for call in summary.get("table_calls", ())
                     if call[1] == name
                 ]
@@ -626,7 +626,7 @@ class Planner(SafetyRules, SwapPlanning):
                 if awaited or flavour != "coroutine" or self._already_async_use(caller, callee):
                     continue
                 if runner is None:
-                    self._require(caller, Edge(caller, callee, "await", module, line, col, ()))
+                    self._require(caller, Edge(caller, callee, "await", module, line, col, path))
                 elif runner == "unknown":
                     self.conflict(callee, caller, line, "a call passes it through an unknown function")
                 elif not (self.fn(caller) or {}).get("is_async", True):

@@ -16,7 +16,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
 from asyncmigrate.catalogue import PROTOCOLS
-from asyncmigrate.index.refpath import cst_ref_path
+from asyncmigrate.index.refpath import cst_call_path, cst_ref_path
 from asyncmigrate.index.values import nested_qualname
 
 from .bridge import bridge_call, unbridged_call
@@ -244,7 +244,7 @@ class AsyncifyCommand(VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         updated_node = self._eagerly_consumed(updated_node.with_changes(func=_parens(updated_node.func)))
         line, col = self._at(original_node)
-        edit = self._site(call_key(line, col, cst_ref_path(original_node.func)))
+        edit = self._site(call_key(line, col, cst_call_path(original_node.func)))
         if edit is None:
             return updated_node
         if edit.kind in ("await", "replace", "offload") and self.generator_exps:
