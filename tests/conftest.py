@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,20 @@ def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
     )
+
+
+def run_asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m codemods.asyncify ARGS` as a user runs it; `.out` is all it printed
+    (the summary is on stderr)."""
+    done = run_cli(*args, cwd=cwd, module="codemods.asyncify")
+    done.out = done.stdout + done.stderr
+    return done
+
+
+def assert_compiles(root: Path) -> None:
+    """Every Python file under `root` compiles (a rewrite's first bar)."""
+    for path in sorted(root.rglob("*.py")):
+        py_compile.compile(str(path), doraise=True)
 
 
 def run_cli(*args: str, cwd: Path | None = None, module: str = "lint_rules") -> subprocess.CompletedProcess:

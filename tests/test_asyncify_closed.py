@@ -12,7 +12,6 @@ too.
 
 from __future__ import annotations
 
-import py_compile
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, lint_json, py_sources, run_cli, run_python
+from conftest import FIXTURES, assert_compiles, lint_json, py_sources, run_cli, run_python
 
 pytest.importorskip("asgiref")
 
@@ -49,8 +48,7 @@ def test_the_converted_app_is_exact_stable_and_prints_what_the_original_printed(
     assert result.returncode == 0, result.stderr
     assert "0 item(s) left for a human" in result.stderr
     assert py_sources(root) == py_sources(CASES / case / "expected")
-    for path in root.rglob("*.py"):
-        py_compile.compile(str(path), doraise=True)
+    assert_compiles(root)
     assert asyncify(".", "--check", cwd=root).returncode == 0
 
     after = run_python("-m", module, cwd=root)

@@ -4,12 +4,11 @@ tree matches the expected tree file by file, compiles, and a second run is a no-
 from __future__ import annotations
 
 import json
-import py_compile
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_cli, run_python
+from conftest import FIXTURES, assert_compiles, run_cli, run_python
 
 EXPECTED = FIXTURES / "asyncify_shop" / "expected"
 #: what `python -m shop.app` prints, sync or converted
@@ -36,8 +35,7 @@ def test_output_matches_expected_tree(project_copy):
     assert sorted(got) == sorted(want)
     for rel in want:
         assert got[rel] == want[rel], rel
-    for path in root.rglob("*.py"):
-        py_compile.compile(str(path), doraise=True)
+    assert_compiles(root)
     assert "16 function(s) converted" in result.stderr
     # The dict of handlers converts together; the dispatch through it is awaited.
     assert "stored as a value" not in result.stderr

@@ -12,19 +12,16 @@ on, keeps the old refusal.
 
 from __future__ import annotations
 
-import py_compile
 import subprocess
 from pathlib import Path
 
-from conftest import FIXTURES, py_sources, run_cli, run_python, write_files
+from conftest import FIXTURES, assert_compiles, py_sources, run_asyncify, run_python, write_files
 
 CASE = FIXTURES / "asyncify_helpers"
 
 
 def _asyncify(root: Path, *args: str) -> subprocess.CompletedProcess:
-    done = run_cli(*args, "--no-cache", "--bridge", "asyncio", cwd=root, module="codemods.asyncify")
-    done.out = done.stdout + done.stderr
-    return done
+    return run_asyncify(*args, "--no-cache", "--bridge", "asyncio", cwd=root)
 
 
 def test_helpers_that_call_a_function_parameter_convert_with_it(project_copy):
@@ -35,8 +32,7 @@ def test_helpers_that_call_a_function_parameter_convert_with_it(project_copy):
     assert done.returncode == 0, done.out
     assert "6 function(s) converted, 8 call site(s) awaited, 1 bridge(s) inserted, 0 item(s) left for a human" in done.out
     assert py_sources(root) == py_sources(CASE / "expected")
-    for path in root.rglob("*.py"):
-        py_compile.compile(str(path), doraise=True)
+    assert_compiles(root)
     after = run_python("-m", "inventory.main", cwd=root)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import py_compile
 import shutil
 import socket
 import subprocess
@@ -30,16 +29,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import FIXTURES, lint_json, py_sources, run_cli, write_files
+from conftest import FIXTURES, assert_compiles, lint_json, py_sources, run_asyncify, write_files
 
 CASE = FIXTURES / "swaps" / "forecast"
 
 
 def asyncify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The run, with `.out`: what it printed (the summary is on stderr)."""
-    done = run_cli(*args, "--no-cache", cwd=cwd, module="codemods.asyncify")
-    done.out = done.stdout + done.stderr
-    return done
+    return run_asyncify(*args, "--no-cache", cwd=cwd)
 
 
 # -- real servers ------------------------------------------------------------------
@@ -148,8 +144,7 @@ def test_no_seeds_swaps_to_exactly_the_expected_tree_which_compiles_and_is_stabl
     done = asyncify(str(root), cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert py_sources(root) == py_sources(CASE / "expected")
-    for path in root.rglob("*.py"):
-        py_compile.compile(str(path), doraise=True)
+    assert_compiles(root)
     assert "aiosqlite>=0.17 (swap `sqlite3`), httpx>=0.23 (swap `requests`), redis>=4.2 (swap `redis`)" in done.out
     again = asyncify(str(root), cwd=root)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -10,13 +10,12 @@ with the reason, and the converted program prints what the original printed.
 
 from __future__ import annotations
 
-import py_compile
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, py_sources, run_cli, run_python, write_files
+from conftest import FIXTURES, assert_compiles, py_sources, run_asyncify, run_python, write_files
 
 CASE = FIXTURES / "swaps" / "ratelimit"
 
@@ -24,9 +23,7 @@ pytest.importorskip("asgiref")
 
 
 def _asyncify(root: Path, *args: str) -> subprocess.CompletedProcess:
-    done = run_cli(str(root), "--no-cache", *args, cwd=root, module="codemods.asyncify")
-    done.out = done.stdout + done.stderr
-    return done
+    return run_asyncify(str(root), "--no-cache", *args, cwd=root)
 
 
 def test_locks_used_only_by_code_that_becomes_async_swap_to_the_expected_tree(project_copy):
@@ -36,8 +33,7 @@ def test_locks_used_only_by_code_that_becomes_async_swap_to_the_expected_tree(pr
     done = _asyncify(root)
     assert done.returncode == 0, done.out
     assert py_sources(root) == py_sources(CASE / "expected")
-    for path in root.rglob("*.py"):
-        py_compile.compile(str(path), doraise=True)
+    assert_compiles(root)
     assert (
         "ratelimit/limiter.py:34: swap `threading.Event` not applied: `threading.Event.set()` is used in "
         "`ratelimit.limiter:Limiter.close`, which stays sync (a `threading.Event` swaps only when every "
