@@ -235,13 +235,16 @@ class Project:
             and self.catalogue.is_task_factory(value.name)
         )
 
-    def explicit_parameters(
-        self, value: Value | None, through_class: bool
-    ) -> tuple[str, dict[str, Any], list[dict[str, Any]]] | None:
-        """The project function a call of `value` runs (a class runs its `__init__`),
-        its summary, and the parameters the call's own arguments bind to: `self` and
-        `cls` are bound already, except for a method called through its class
-        (`Repo.save(repo, x)`, `through_class`). None when it is not a project function."""
+    def bind_arguments(
+        self, value: Value | None, through_class: bool, arguments: list[str | None]
+    ) -> tuple[str, dict[str, Any], list[dict[str, Any] | None]] | None:
+        """Bind a call's arguments to the parameters of the project function `value`
+        (a class runs its `__init__`). `arguments` are, in order, None for a
+        positional argument, else the keyword, `*` or `**`. `self` and `cls` are bound
+        already, except for a method called through its class (`Repo.save(repo, x)`,
+        `through_class`). Returns the function id, its summary and, per argument, the
+        parameter it binds to (None: `*args`/`**kwargs` take it, or it follows a `*`
+        and its position is unknown); None when `value` is no project function."""
         fid = value.name if value is not None and value.kind == "function" else None
         if value is not None and value.kind == "class":
             fid, through_class = self.resolver.method_in_mro(value.name, "__init__"), False
@@ -251,22 +254,37 @@ class Project:
         params = fn["params"]
         if fn["kind"] == "classmethod" or (fn["kind"] in ("method", "property") and not through_class):
             params = params[1:]
-        return fid, fn, params
+        positional = [p for p in params if p["kind"] == "pos"]
+        by_name = {p["name"]: p for p in params if p["kind"] in ("pos", "kw")}
+        bound: list[dict[str, Any] | None] = []
+        position = 0
+        for argument in arguments:
+            if argument in ("*", "**"):
+                positional = []  # later positions are unknown
+                bound.append(None)
+            elif argument is None:
+                bound.append(positional[position] if position < len(positional) else None)
+                position += 1
+            else:
+                bound.append(by_name.get(argument))
+        return fid, fn, bound
 
-    def plain_value_parameters(self, value: Value | None, through_class: bool) -> tuple[list[bool], set[str]]:
-        """Which parameters of the project function (or class) `value` are annotated
-        with a type a coroutine can never be (`int`, `str`, a project class with no
-        `__await__` and no base outside the project): by position and by keyword
-        name. A method called through its class (`Repo.save(repo, x)`) takes `self`
-        as its first argument. Unknown or unannotated parameters are False."""
-        found = self.explicit_parameters(value, through_class)
+    def plain_value_arguments(
+        self, value: Value | None, through_class: bool, arguments: list[str | None]
+    ) -> list[bool]:
+        """Per argument of a call of `value` (as `bind_arguments` takes them), whether
+        its parameter is annotated with a type a coroutine can never be (`int`,
+        `str`, a project class with no `__await__` and no base outside the project).
+        Unknown or unannotated parameters are False."""
+        found = self.bind_arguments(value, through_class, arguments)
         if found is None:
-            return [], set()
-        fid, fn, params = found
+            return [False] * len(arguments)
+        fid, fn, bound = found
         module, _ = split_id(fid)
-        plain = {p["name"]: self._plain_annotation(module, fn["parent"], p["annotation"]) for p in params}
-        positional = [plain[p["name"]] for p in params if p["kind"] == "pos"]
-        return positional, {p["name"] for p in params if p["kind"] in ("pos", "kw") and plain[p["name"]]}
+        return [
+            param is not None and self._plain_annotation(module, fn["parent"], param["annotation"])
+            for param in bound
+        ]
 
     def _plain_annotation(self, module: str, scope: str | None, annotation: str | None) -> bool:
         if not annotation:

@@ -74,15 +74,12 @@ def _bound_name(spec: ImportSpec) -> str:
 def _used_names(code: str) -> set[str]:
     """Every name the module reads, besides what its imports bind: names, and names
     a string refers to (`__all__` entries, string annotations like "time.struct_time")."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        from asyncmigrate import syntax
+    from asyncmigrate import syntax
 
-        try:
-            tree = syntax.parse(code)
-        except (SyntaxError, ValueError):
-            return _EVERYTHING
+    try:
+        tree = syntax.parse(code)  # newer syntax in its downlevel form
+    except (SyntaxError, ValueError):
+        return _EVERYTHING
     used: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):

@@ -15,8 +15,9 @@ from typing import Iterable
 import libcst as cst
 
 
-def ast_ref_path(node: ast.AST) -> list[str] | None:
-    """The reference path of an `ast` expression, or None when it is not a plain reference."""
+def ast_ref_path(node: ast.AST, subscripts: bool = False) -> list[str] | None:
+    """The reference path of an `ast` expression, or None when it is not a plain
+    reference. With `subscripts`, `x[...]` is a `[]` segment (see `ast_call_path`)."""
     segments: list[str] = []
     while True:
         if isinstance(node, ast.Name):
@@ -28,14 +29,18 @@ def ast_ref_path(node: ast.AST) -> list[str] | None:
         elif isinstance(node, ast.Call):
             segments.append("()")
             node = node.func
+        elif subscripts and isinstance(node, ast.Subscript):
+            segments.append("[]")
+            node = node.value
         else:
             return None
     segments.reverse()
     return segments
 
 
-def cst_ref_path(node: cst.BaseExpression) -> list[str] | None:
-    """The reference path of a LibCST expression, or None when it is not a plain reference."""
+def cst_ref_path(node: cst.BaseExpression, subscripts: bool = False) -> list[str] | None:
+    """The reference path of a LibCST expression, or None when it is not a plain
+    reference. With `subscripts`, `x[...]` is a `[]` segment (see `ast_call_path`)."""
     segments: list[str] = []
     while True:
         if isinstance(node, cst.Name):
@@ -47,6 +52,9 @@ def cst_ref_path(node: cst.BaseExpression) -> list[str] | None:
         elif isinstance(node, cst.Call):
             segments.append("()")
             node = node.func
+        elif subscripts and isinstance(node, cst.Subscript):
+            segments.append("[]")
+            node = node.value
         else:
             return None
     segments.reverse()
@@ -54,42 +62,21 @@ def cst_ref_path(node: cst.BaseExpression) -> list[str] | None:
 
 
 #: the first segment of a call path whose receiver is not a reference
-#: (`self[name].ping()`, `(a or b).close()` are `["?", "ping"]`, `["?", "close"]`)
+#: (`(a or b).close()` is `["?", "close"]`)
 UNNAMED_RECEIVER = "?"
 
 
 def ast_call_path(func: ast.AST) -> list[str] | None:
-    """The path a call's callee is recorded under: its reference path, or one that
-    goes through subscripts (`self[name].ping` is `["self", "[]", "ping"]`: the
-    resolver reads `[]` as `__getitem__`). Only calls use it: everywhere else a
-    subscript is not a reference."""
-    return ast_ref_path(func) or _through_subscripts(func, ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+    """The path a call's callee is recorded under: its reference path, through
+    subscripts too (`self[name].ping` is `["self", "[]", "ping"]`: the resolver reads
+    `[]` as `__getitem__`). Only calls use it: everywhere else a subscript is not a
+    reference."""
+    return ast_ref_path(func, subscripts=True)
 
 
 def cst_call_path(func: cst.BaseExpression) -> list[str] | None:
     """`ast_call_path` of a LibCST callee (the two must agree, as above)."""
-    return cst_ref_path(func) or _through_subscripts(func, cst.Name, cst.Attribute, cst.Call, cst.Subscript)
-
-
-def _through_subscripts(node, name_t, attribute_t, call_t, subscript_t) -> list[str] | None:
-    segments: list[str] = []
-    while True:
-        if isinstance(node, name_t):
-            segments.append(node.id if name_t is ast.Name else node.value)
-            break
-        if isinstance(node, attribute_t):
-            segments.append(node.attr if attribute_t is ast.Attribute else node.attr.value)
-            node = node.value
-        elif isinstance(node, call_t):
-            segments.append("()")
-            node = node.func
-        elif isinstance(node, subscript_t):
-            segments.append("[]")
-            node = node.value
-        else:
-            return None
-    segments.reverse()
-    return segments
+    return cst_ref_path(func, subscripts=True)
 
 
 def written(path: Iterable[str]) -> str:

@@ -753,9 +753,9 @@ class ModuleSummarizer(ast.NodeVisitor):
         self._record_table_call(node, fn, awaited)
         path = ast_call_path(node.func)
         if path is None and isinstance(node.func, ast.Attribute) and not self._lambda_depth:
-            # `self[name].ping()`, `(a or b).close()`: the receiver has no reference
-            # path, but the method's name is known, and a converted method of that
-            # name must not be called here un-awaited (asyncify's unknown receivers).
+            # `(a or b).close()`: the receiver has no reference path, but the
+            # method's name is known, and a converted method of that name must not
+            # be called here un-awaited (asyncify's unknown receivers).
             path = [UNNAMED_RECEIVER, node.func.attr]
         if path is None:
             return

@@ -319,8 +319,7 @@ class Planner(SafetyRules, SwapPlanning):
         candidates: set[tuple[str, str]] = set()
         for fid, sites in self.passed.items():
             for site in sites:
-                bound = self._bound_arguments(site) if site.callee is not None else None
-                for param, value in (bound or {}).items():
+                for param, value in (self._bound_arguments(site) or {}).items():
                     if value is not None and value.name == fid:
                         candidates.add((site.callee.name, param))
         for holder, param in sorted(candidates):
@@ -345,21 +344,22 @@ class Planner(SafetyRules, SwapPlanning):
         bound (`*args`, `**kwargs`, a callee that is not a project function)."""
         module, scope = split_id(site.caller)
         scope = None if scope == MODULE_SCOPE else scope
-        receiver = self.resolver.value_of(module, scope, site.path[:-1]) if len(site.path) > 1 else None
-        found = self.project.explicit_parameters(site.callee, receiver is not None and receiver.kind == "class")
+        if site.callee is None or site.callee.kind not in ("function", "class"):
+            return None  # only a project function's parameters bind
         rel = self.rel_of.get(site.module)
-        args = call_arguments(self.project.root / rel, site.line, site.column) if found and rel else None
-        if args is None:
+        args = call_arguments(self.project.root / rel, site.line, site.column) if rel else None
+        if args is None or any(keyword in ("*", "**") for keyword, _ in args):
             return None
-        positional = [p["name"] for p in found[2] if p["kind"] == "pos"]
-        bound: dict[str, Value | None] = {}
-        for position, (keyword, ref) in enumerate(args):
-            if keyword in ("*", "**"):
-                return None
-            name = keyword if keyword is not None else (positional[position] if position < len(positional) else None)
-            if name is not None:  # None: it lands in `*args`
-                bound[name] = self.resolver.value_of(module, scope, ref) if ref else None
-        return bound
+        receiver = self.resolver.value_of(module, scope, site.path[:-1]) if len(site.path) > 1 else None
+        through_class = receiver is not None and receiver.kind == "class"
+        found = self.project.bind_arguments(site.callee, through_class, [keyword for keyword, _ in args])
+        if found is None:
+            return None
+        return {
+            param["name"]: self.resolver.value_of(module, scope, ref) if ref else None
+            for param, (_, ref) in zip(found[2], args)
+            if param is not None  # None: it lands in `*args` or `**kwargs`
+        }
 
     def _callable_param(self, holder: str, param: str) -> tuple[set[str], list[CallSite]]:
         """The project functions every call of `holder` passes for `param`, when that

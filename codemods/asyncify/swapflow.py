@@ -117,16 +117,14 @@ def call_arguments(path: Path, line: int, column: int) -> list[tuple[str | None,
     call = f.calls.get((line, column)) if f is not None else None
     if call is None:
         return None
-    found: list[tuple[str | None, tuple[str, ...] | None]] = []
-    for arg in call.args:
-        if isinstance(arg, ast.Starred):
-            found.append(("*", None))
-        else:
-            ref = ast_ref_path(arg)
-            found.append((None, tuple(ref) if ref is not None and "()" not in ref else None))
-    for keyword in call.keywords:
-        ref = ast_ref_path(keyword.value) if keyword.arg else None
-        found.append((keyword.arg or "**", tuple(ref) if ref is not None and "()" not in ref else None))
+    def plain(node: ast.AST) -> tuple[str, ...] | None:
+        ref = ast_ref_path(node)
+        return tuple(ref) if ref is not None and "()" not in ref else None
+
+    found: list[tuple[str | None, tuple[str, ...] | None]] = [
+        ("*", None) if isinstance(arg, ast.Starred) else (None, plain(arg)) for arg in call.args
+    ]
+    found += [(k.arg, plain(k.value)) if k.arg else ("**", None) for k in call.keywords]
     return found
 
 

@@ -76,9 +76,8 @@ def problems(project: Project, plan: AsyncifyPlan, results: Iterable[Any]) -> li
         if old[key]:
             old[key] -= 1
             continue
-        hazard = bool(getattr(finding, "hazard", False))
-        culprit = None if hazard else _culprit(after_project, plan, finding)
-        found.append(Problem(finding.path, finding.line, finding.code, finding.message, culprit, hazard))
+        culprit = None if finding.hazard else _culprit(after_project, plan, finding)
+        found.append(Problem(finding.path, finding.line, finding.code, finding.message, culprit, finding.hazard))
     return found
 
 

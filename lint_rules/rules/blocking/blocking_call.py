@@ -104,13 +104,28 @@ def async_call_targets(project: Project, summary: dict[str, Any]) -> Iterator[Va
                 yield target
 
 
+def async_use_values(project: Project, summary: dict[str, Any], kinds: tuple[str, ...]) -> Iterator[Value]:
+    """What the module's `async def` bodies use in statements of `kinds` (`with`,
+    `for`, `compfor`), from the index: `async_call_targets`' twin for `with x:` and
+    `for y in x:`."""
+    module = summary.get("name")
+    for qualname, fn in summary.get("functions", {}).items():
+        if not fn["is_async"]:
+            continue
+        for use in records.uses(fn):
+            if use.kind in kinds and use.path:
+                value = project.resolver.value_of(module, qualname, list(use.path))
+                if value is not None:
+                    yield value
 
-def iteration_target(value: Value | None) -> Value | None:
-    """What a plain `for` over `value` calls: `Cls.__iter__` of an outside class (the
-    catalogue lists the ones whose iteration blocks, `django.db.models.QuerySet`)."""
+
+def external_method(project: Project, value: Value | None, name: str) -> Value | None:
+    """`value.name` when `value` is an instance of an outside class (`Cls.__iter__`,
+    which a plain `for` calls; the catalogue lists the classes whose iteration
+    blocks, `django.db.models.QuerySet`), else None."""
     if value is None or value.kind != "external_instance":
         return None
-    return Value("external", f"{value.name}.__iter__")
+    return project.resolver.attribute(value, name)
 
 
 def swap_note(project, target: Value) -> str:
@@ -141,16 +156,10 @@ class BlockingCallRule(ProjectRule):
             entry = project.blocking_entry(target)
             if entry is not None and entry.code == cls.CODE:
                 return True
-        module = summary["name"]
-        for qualname, fn in summary.get("functions", {}).items():
-            if fn["is_async"]:
-                for use in records.uses(fn):
-                    if use.kind in ("for", "compfor") and use.path:
-                        entry = project.blocking_entry(
-                            iteration_target(project.resolver.value_of(module, qualname, list(use.path)))
-                        )
-                        if entry is not None and entry.code == cls.CODE:
-                            return True
+        for value in async_use_values(project, summary, ("for", "compfor")):
+            entry = project.blocking_entry(external_method(project, value, "__iter__"))
+            if entry is not None and entry.code == cls.CODE:
+                return True
         return False
 
     def __init__(self) -> None:
@@ -237,7 +246,7 @@ class BlockingCallRule(ProjectRule):
     def _iterated(self, iterable: cst.BaseExpression) -> None:
         if not self.in_async_function:
             return
-        target = iteration_target(self.value_of(iterable))
+        target = external_method(self.project, self.value_of(iterable), "__iter__")
         entry = self.entry_for(target)
         if target is not None and entry is not None and entry.code == self.CODE:
             self.report(iterable, self.message(target, entry))

@@ -6,18 +6,15 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 
 from asyncmigrate.awaits import first_suspension
-from asyncmigrate.index import records
 from asyncmigrate.index.values import Value
 
-from .blocking_call import BlockingCallRule
+from .blocking_call import BlockingCallRule, async_use_values, external_method
 
 
 def thread_lock(project, value: Value | None) -> bool:
     """Whether `value` is a `threading` lock: an instance whose `acquire` the
     catalogue files under AM207 (`threading.Lock`, `RLock`, `Semaphore`, ...)."""
-    if value is None or value.kind != "external_instance":
-        return False
-    entry = project.blocking_entry(Value("external", f"{value.name}.acquire"))
+    entry = project.blocking_entry(external_method(project, value, "acquire"))
     return entry is not None and entry.code == "AM207"
 
 
@@ -136,16 +133,7 @@ class BlockingThreadWait(BlockingCallRule, LintRule):
     def wants_file(cls, project, summary, text) -> bool:
         if super().wants_file(project, summary, text):
             return True
-        module = summary["name"]
-        for qualname, fn in summary.get("functions", {}).items():
-            if not fn["is_async"]:
-                continue
-            for use in records.uses(fn):
-                if use.kind == "with" and use.path and thread_lock(
-                    project, project.resolver.value_of(module, qualname, list(use.path))
-                ):
-                    return True
-        return False
+        return any(thread_lock(project, value) for value in async_use_values(project, summary, ("with",)))
 
     def visit_With(self, node: cst.With) -> None:
         super().visit_With(node)

@@ -175,19 +175,11 @@ class CoroutineUseTracker(ProjectRule):
         if consumes_value:
             value = self.value_of(callee)
             consumes_value = value is not None and value.name == f"builtins.{callee.value}"
-        positional, by_name = [], set()
+        plain = [False] * len(node.args)
         if not consumes_value and any(self._marks_coroutine(arg.value) for arg in node.args):
-            positional, by_name = self._plain_value_parameters(node)
-        position = 0
-        for arg in node.args:
-            if arg.keyword is not None:
-                plain = arg.keyword.value in by_name
-            elif arg.star:
-                plain, positional = False, []  # later positions are unknown
-            else:
-                plain = position < len(positional) and positional[position]
-                position += 1
-            self._mark(arg.value, Use.VALUE if consumes_value or plain else Use.HANDED_ON)
+            plain = self._plain_value_arguments(node)
+        for arg, plain_value in zip(node.args, plain):
+            self._mark(arg.value, Use.VALUE if consumes_value or plain_value else Use.HANDED_ON)
         if not self.wants_scope():
             return
         target = self.call_target(node)
@@ -208,13 +200,14 @@ class CoroutineUseTracker(ProjectRule):
             return True
         return isinstance(expr, cst.Name) and any(expr.value in frame for frame in self._bindings)
 
-    def _plain_value_parameters(self, call: cst.Call) -> tuple[list[bool], set[str]]:
-        """`show(fetch())` with `def show(value: int)`: a parameter of a project
-        function that no coroutine can be passed for."""
+    def _plain_value_arguments(self, call: cst.Call) -> list[bool]:
+        """`show(fetch())` with `def show(value: int)`: per argument, whether it goes
+        to a parameter of a project function that no coroutine can be passed for."""
         func = call.func
         receiver = self.value_of(func.value) if isinstance(func, cst.Attribute) else None
         through_class = receiver is not None and receiver.kind == "class"
-        return self.project.plain_value_parameters(self.call_target(call), through_class)
+        arguments = [arg.keyword.value if arg.keyword is not None else (arg.star or None) for arg in call.args]
+        return self.project.plain_value_arguments(self.call_target(call), through_class, arguments)
 
     # -- names bound to coroutines ---------------------------------------------
 
