@@ -58,6 +58,21 @@ def _start(root: Path, *args: str) -> subprocess.Popen:
     )
 
 
+def _run_while_user_saves(root: Path, user: _User, delay: float, *args: str) -> dict[str, str]:
+    """Run `python ARGS` in `root` with `user` saving files from `delay` seconds on;
+    the run must end as a finished or findings run, without a traceback. Returns
+    what the user saved last in each file."""
+    run = _start(root, *args)
+    time.sleep(delay)
+    user.start()
+    _, err = run.communicate(timeout=300)
+    saved = user.finish()
+    assert run.returncode in (0, 1), err
+    assert "Traceback" not in err
+    assert saved, f"the user saved nothing while {' '.join(args)} ran"
+    return saved
+
+
 def _last_edit(text: str) -> str:
     return [line for line in text.splitlines() if line.startswith("# user edit")][-1]
 
@@ -66,14 +81,7 @@ def test_lint_fix_never_loses_an_edit_saved_while_it_runs(tmp_path, private_cach
     root = _lint_tree(tmp_path / "tree")
     names = sorted(p.name for p in root.glob("m*.py"))
     user = _User(root, names, every=0.02, seed=1)
-    run = _start(root, "-m", "asyncmigrate", "lint", ".", "--fix", "--jobs", "2")
-    time.sleep(0.5)
-    user.start()
-    _, err = run.communicate(timeout=300)
-    saved = user.finish()
-    assert run.returncode in (0, 1), err
-    assert "Traceback" not in err
-    assert saved, "the user saved nothing while lint ran"
+    saved = _run_while_user_saves(root, user, 0.5, "-m", "asyncmigrate", "lint", ".", "--fix", "--jobs", "2")
     for name in names:
         text = (root / name).read_text()
         if name in saved:  # the user's last save, fixed or not, never an older text
@@ -104,14 +112,7 @@ def test_asyncify_never_loses_an_edit_saved_while_it_runs(tmp_path):
 
     modules = [rel for rel in before if rel.startswith("pkg/m")]
     user = _User(root, modules, every=0.05, seed=2)
-    run = _start(root, "-m", "codemods.asyncify", ".", "--no-cache", "--bridge", "asyncio")
-    time.sleep(0.3)
-    user.start()
-    _, err = run.communicate(timeout=300)
-    saved = user.finish()
-    assert run.returncode in (0, 1), err
-    assert "Traceback" not in err
-    assert saved, "the user saved nothing while asyncify ran"
+    saved = _run_while_user_saves(root, user, 0.3, "-m", "codemods.asyncify", ".", "--no-cache", "--bridge", "asyncio")
     now = _tree(root)
     untouched = {rel: now[rel] for rel in now if rel not in saved}
     states = {rel: "old" if text == before[rel] else "new" if text == after[rel] else "other" for rel, text in untouched.items()}
